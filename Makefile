@@ -1,0 +1,52 @@
+# football-events: the two commands are `make demo` (whole asset graph on the demo, offline, CPU) and
+# `make test` (every test). Both set everything up first and are safe to re-run.
+
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+export DAGSTER_HOME := $(CURDIR)/.dagster
+export FOOTBALL_DATA_DIR ?= $(CURDIR)/data
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test bench setup system-deps venv dagster-home dev clean
+
+demo: setup
+	$(BIN)/football-events demo
+
+test: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/bench_ingest.py
+
+dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (foreground)
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+setup: system-deps venv dagster-home
+
+# ffmpeg/ffprobe (video), chromium (browser tests of the UIs): installed only when missing.
+system-deps:
+	@missing=""; \
+	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	@[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch torchvision
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+dagster-home:
+	@mkdir -p $(DAGSTER_HOME)
+	@cmp -s dagster.yaml $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+clean:
+	rm -rf data .dagster

@@ -1,0 +1,1 @@
+"""annotation assets (placeholder until its issue lands)."""

@@ -1,0 +1,1 @@
+"""dataset assets (placeholder until its issue lands)."""

@@ -1,0 +1,1 @@
+"""evaluation assets (placeholder until its issue lands)."""

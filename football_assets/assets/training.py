@@ -1,0 +1,1 @@
+"""training assets (placeholder until its issue lands)."""

@@ -1,0 +1,75 @@
+"""Where every stage keeps its files under the data root (``FOOTBALL_DATA_DIR``, default ``./data``).
+
+Assets pass paths, not in-memory objects: a trainer in a pod or under torchrun reads the same layout.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("FOOTBALL_DATA_DIR", "data")).resolve()
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> "DataLayout":
+        return cls(default_root())
+
+    def _dir(self, name: str) -> Path:
+        p = self.root / name
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    @property
+    def sources_dir(self) -> Path:
+        """One JSON per registered clip: the resolved ``ClipSource`` its partition was created from."""
+        return self._dir("sources")
+
+    @property
+    def raw_dir(self) -> Path:
+        return self._dir("raw")
+
+    @property
+    def clips_dir(self) -> Path:
+        """4 fps model clips ``<key>.mp4`` with ``<key>.json`` facts beside them."""
+        return self._dir("clips_4fps")
+
+    @property
+    def labels_dir(self) -> Path:
+        """Label Studio JSON export files read by the embedded (serverless) annotations path."""
+        return self._dir("labels")
+
+    @property
+    def annotations_dir(self) -> Path:
+        return self._dir("annotations")
+
+    @property
+    def splits_dir(self) -> Path:
+        return self._dir("splits")
+
+    @property
+    def models_dir(self) -> Path:
+        return self._dir("models")
+
+    @property
+    def reports_dir(self) -> Path:
+        return self._dir("reports")
+
+    def raw_clip(self, key: str) -> Path:
+        return self.raw_dir / f"{key}.mp4"
+
+    def clip(self, key: str) -> Path:
+        return self.clips_dir / f"{key}.mp4"
+
+    def clip_facts(self, key: str) -> Path:
+        return self.clips_dir / f"{key}.json"
+
+    def source_file(self, key: str) -> Path:
+        return self.sources_dir / f"{key}.json"

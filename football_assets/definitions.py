@@ -1,0 +1,39 @@
+"""The code location. Every Dagster object defined in the modules below is collected by type, so a new
+asset, check, sensor, schedule or job only needs to live in one of them."""
+
+import types
+
+from dagster import (AssetChecksDefinition, AssetsDefinition, Definitions, JobDefinition, ScheduleDefinition,
+                     SensorDefinition)
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from football_assets import jobs, schedules
+from football_assets.assets import annotation, dataset, evaluation, ingest, training
+from football_assets.sensors import clips
+from resources import DataDirResource
+
+MODULES = [ingest, annotation, dataset, training, evaluation, clips, jobs, schedules]
+
+
+def collect(modules: list[types.ModuleType]) -> dict[str, list]:
+    found: dict[str, dict[int, object]] = {k: {} for k in ("assets", "asset_checks", "sensors", "schedules", "jobs")}
+    for module in modules:
+        for obj in vars(module).values():
+            if isinstance(obj, AssetChecksDefinition):
+                found["asset_checks"][id(obj)] = obj
+            elif isinstance(obj, AssetsDefinition):
+                found["assets"][id(obj)] = obj
+            elif isinstance(obj, SensorDefinition):
+                found["sensors"][id(obj)] = obj
+            elif isinstance(obj, ScheduleDefinition):
+                found["schedules"][id(obj)] = obj
+            elif isinstance(obj, (JobDefinition, UnresolvedAssetJobDefinition)):
+                found["jobs"][id(obj)] = obj
+    return {k: list(v.values()) for k, v in found.items()}
+
+
+RESOURCES = {
+    "storage": DataDirResource(),
+}
+
+defs = Definitions(**collect(MODULES), resources=RESOURCES)

@@ -1,0 +1,1 @@
+"""Schedules (re-training)."""

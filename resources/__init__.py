@@ -1,0 +1,5 @@
+"""Dagster ConfigurableResources: thin configuration wrappers around the plain-Python code."""
+
+from .storage import DataDirResource
+
+__all__ = ["DataDirResource"]
