@@ -10,7 +10,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster
 export FOOTBALL_DATA_DIR ?= $(CURDIR)/data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench setup system-deps venv dagster-home dev clean
+.PHONY: demo test bench setup system-deps venv dagster-home dev clean label-studio-venv label-studio up down
 
 demo: setup
 	$(BIN)/football-events demo
@@ -24,7 +24,7 @@ bench: setup
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (foreground)
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-setup: system-deps venv dagster-home
+setup: system-deps venv label-studio-venv dagster-home
 
 # ffmpeg/ffprobe (video), chromium (browser tests of the UIs): installed only when missing.
 system-deps:
@@ -47,6 +47,20 @@ $(STAMP): pyproject.toml
 dagster-home:
 	@mkdir -p $(DAGSTER_HOME)
 	@cmp -s dagster.yaml $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@[ $(DAGSTER_HOME)/.pools -nt resources/deploy/pools.py ] || { $(BIN)/python -m resources.deploy.pools && touch $(DAGSTER_HOME)/.pools; }
 
 clean:
 	rm -rf data .dagster
+
+# Label Studio lives in its own venv (its pins conflict with ours): label_studio/setup_venv.sh.
+label-studio-venv:
+	@bash label_studio/setup_venv.sh
+
+label-studio: setup  ## a local Label Studio for annotators on http://127.0.0.1:8080 (foreground)
+	bash label_studio/serve.sh
+
+up: setup  ## Dagster (webserver + daemon) on 127.0.0.1:3000 and Label Studio, in the background
+	bash resources/deploy/up.sh
+
+down:
+	bash resources/deploy/down.sh

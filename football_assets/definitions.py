@@ -1,18 +1,20 @@
 """The code location. Every Dagster object defined in the modules below is collected by type, so a new
 asset, check, sensor, schedule or job only needs to live in one of them."""
 
+import os
 import types
 
-from dagster import (AssetChecksDefinition, AssetsDefinition, Definitions, JobDefinition, ScheduleDefinition,
+from dagster import (AssetChecksDefinition, AssetsDefinition, Definitions, EnvVar, JobDefinition, ScheduleDefinition,
                      SensorDefinition)
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from football_assets import jobs, schedules
 from football_assets.assets import annotation, dataset, evaluation, ingest, training
-from football_assets.sensors import clips
+from football_assets.sensors import clips, label_studio, retrain
 from resources import DataDirResource
+from resources.label_studio import LabelStudioResource
 
-MODULES = [ingest, annotation, dataset, training, evaluation, clips, jobs, schedules]
+MODULES = [ingest, annotation, dataset, training, evaluation, clips, label_studio, retrain, jobs, schedules]
 
 
 def collect(modules: list[types.ModuleType]) -> dict[str, list]:
@@ -34,6 +36,10 @@ def collect(modules: list[types.ModuleType]) -> dict[str, list]:
 
 RESOURCES = {
     "storage": DataDirResource(),
+    # one line per resource; each stage adds its own
+    # Label Studio from the environment; unset -> no server, annotations come from <data>/labels/ export files
+    "label_studio": LabelStudioResource(url=EnvVar("LABEL_STUDIO_URL"), api_key=EnvVar("LABEL_STUDIO_API_KEY"))
+    if os.environ.get("LABEL_STUDIO_URL") else LabelStudioResource(),
 }
 
 defs = Definitions(**collect(MODULES), resources=RESOURCES)

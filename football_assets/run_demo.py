@@ -25,13 +25,13 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 def _ingest_job():
     from football_assets.definitions import defs
 
-    return defs.get_job_def("ingest_job")
+    return defs.resolve_job_def("ingest_job")
 
 
 def _training_job():
     from football_assets.definitions import defs
 
-    return defs.get_job_def("training_job")
+    return defs.resolve_job_def("training_job")
 
 
 def ingest_partition(key: str) -> tuple[str, bool, str]:

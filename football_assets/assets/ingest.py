@@ -1,13 +1,24 @@
 """raw_clips -> clips_4fps, one partition per clip. Thin wiring around ``core.ingest``."""
 
 
+import contextlib
+
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
-                     DataVersion, MaterializeResult, MetadataValue, asset)
+                     DataVersion, Failure, MaterializeResult, MetadataValue, asset)
 
 from football_assets.core import ingest
-from football_assets.core.video import CLIP_CHECKS, validate_clip
+from football_assets.core.video import CLIP_CHECKS, VideoError, validate_clip
 from football_assets.partitions import clip_partitions
 from resources import DataDirResource
+
+@contextlib.contextmanager
+def clip_failure():
+    """Turn a clip's ``VideoError`` into one clean Dagster failure: the message names clip and cause."""
+    try:
+        yield
+    except VideoError as exc:
+        raise Failure(description=str(exc), metadata={"clip": exc.name, "cause": exc.cause}) from None
+
 
 CLIP_CHECK_DESCRIPTIONS = {
     "constant_4fps": "Frame count equals duration x 4 within one frame, constant frame rate.",
@@ -30,7 +41,8 @@ CLIP_CHECK_DESCRIPTIONS = {
 )
 def raw_clips(context: AssetExecutionContext, storage: DataDirResource) -> MaterializeResult:
     key = context.partition_key
-    result = ingest.ingest_raw(storage.layout, key)
+    with clip_failure():
+        result = ingest.ingest_raw(storage.layout, key)
     f = result.facts
     context.log.info(f"{key}: {'unchanged, nothing downloaded' if result.cached else 'fetched'} ({f['source']})")
     return MaterializeResult(
@@ -59,7 +71,8 @@ def raw_clips(context: AssetExecutionContext, storage: DataDirResource) -> Mater
 )
 def clips_4fps(context: AssetExecutionContext, storage: DataDirResource) -> MaterializeResult:
     key = context.partition_key
-    result = ingest.make_clip(storage.layout, key)
+    with clip_failure():
+        result = ingest.make_clip(storage.layout, key)
     f = result.facts
     context.log.info(f"{key}: {'unchanged, nothing encoded' if result.cached else 'encoded'} {f['frames']} frames")
     outcomes = validate_clip(f["path"], f["source_duration_s"])

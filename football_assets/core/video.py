@@ -84,6 +84,9 @@ def probe(path: Path | str, name: str | None = None) -> VideoInfo:
     except ffmpeg.Error as exc:
         detail = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
         reason = detail[-1] if detail else "ffprobe failed"
+        reason = reason.replace(f"{path}: ", "")
+        if "Invalid data found" in reason:
+            reason = "invalid data (a truncated file, or not a video at all)"
         if "moov atom not found" in reason:
             reason = "truncated or incomplete mp4 (moov atom not found)"
         raise VideoError(name, f"not a readable video: {reason}") from None

@@ -1,0 +1,1 @@
+"""Re-training sensors (placeholder)."""
