@@ -16,7 +16,7 @@ from .fsutil import read_json, sha256_file, write_json
 from .layout import DataLayout
 from .ls_export import task_export
 from .sources import ClipSource, fetch
-from .video import OUT_HEIGHT, OUT_WIDTH, VideoError, probe, transcode_4fps, transcode_args
+from .video import OUT_HEIGHT, OUT_WIDTH, VideoError, probe, transcode_4fps, transcode_args, validate_clip
 
 CLIP_FORMAT_VERSION = f"{TARGET_FPS}fps-{OUT_WIDTH}x{OUT_HEIGHT}-h264-v1"
 
@@ -99,12 +99,13 @@ def make_clip(layout: DataLayout, key: str) -> StepResult:
     old = read_json(sidecar)
     if old and dest.exists() and old.get("raw_sha256") == raw["sha256"] and old.get("format") == CLIP_FORMAT_VERSION:
         return StepResult(old, cached=True)
-    info = transcode_4fps(layout.raw_clip(key), dest, key)
+    info = transcode_4fps(layout.raw_clip(key), dest, key, source_duration=raw["duration_s"])
     facts = {
         "clip_id": key, "source_id": raw["source_id"], "raw_sha256": raw["sha256"], "format": CLIP_FORMAT_VERSION,
         "frames": info.nb_frames, "duration_s": round(info.duration, 3), "source_duration_s": raw["duration_s"],
         "fps": TARGET_FPS, "width": info.width, "height": info.height, "path": str(dest),
         "sha256": sha256_file(dest), "padded": _padding(raw["resolution"]),
+        "checks": [o.__dict__ for o in validate_clip(dest, raw["duration_s"], info=info)],
     }
     write_json(sidecar, facts)
     return StepResult(facts, cached=False)

@@ -51,6 +51,8 @@ class VideoInfo:
     variable_frame_rate: bool
     nb_frames: int | None
     has_audio: bool
+    decoded_frames: int | None = None  # only when probed with count_frames=True
+    decode_errors: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,25 +73,29 @@ def _rotation(stream: dict) -> int:
     return int(stream.get("tags", {}).get("rotate", 0)) % 360
 
 
-def probe(path: Path | str, name: str | None = None) -> VideoInfo:
-    """Read container and first video stream facts; raise ``VideoError`` when there is no usable video."""
+def probe(path: Path | str, name: str | None = None, count_frames: bool = False) -> VideoInfo:
+    """Read container and first video stream facts; raise ``VideoError`` when there is no usable video.
+
+    ``count_frames`` also decodes every frame (one ffprobe pass) and records the count and any decode errors.
+    """
     path = Path(path)
     name = name or path.name
     if not path.exists():
         raise VideoError(name, f"file not found: {path}")
     if path.stat().st_size == 0:
         raise VideoError(name, f"file is empty: {path}")
-    try:
-        info = ffmpeg.probe(str(path))
-    except ffmpeg.Error as exc:
-        detail = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
+    cmd = ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json"]
+    proc = subprocess.run(cmd + (["-count_frames"] if count_frames else []) + [str(path)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()
         reason = detail[-1] if detail else "ffprobe failed"
         reason = reason.replace(f"{path}: ", "")
         if "Invalid data found" in reason:
             reason = "invalid data (a truncated file, or not a video at all)"
         if "moov atom not found" in reason:
             reason = "truncated or incomplete mp4 (moov atom not found)"
-        raise VideoError(name, f"not a readable video: {reason}") from None
+        raise VideoError(name, f"not a readable video: {reason}")
+    info = json.loads(proc.stdout)
     streams = info.get("streams", [])
     video = [s for s in streams if s.get("codec_type") == "video" and s.get("disposition", {}).get("attached_pic", 0) == 0]
     if not video:
@@ -114,6 +120,8 @@ def probe(path: Path | str, name: str | None = None) -> VideoInfo:
         variable_frame_rate=bool(avg and real and abs(avg - real) / real > 0.01),
         nb_frames=int(nb) if nb and str(nb).isdigit() else None,
         has_audio=any(s.get("codec_type") == "audio" for s in streams),
+        decoded_frames=int(v["nb_read_frames"]) if count_frames and str(v.get("nb_read_frames", "")).isdigit() else None,
+        decode_errors=proc.stderr.strip() if count_frames else "",
     )
 
 
@@ -155,39 +163,27 @@ def transcode_args(src: Path | str, dst: Path | str, fps: int = TARGET_FPS, widt
 
 
 def transcode_4fps(src: Path, dst: Path, name: str, fps: int = TARGET_FPS, width: int = OUT_WIDTH,
-                   height: int = OUT_HEIGHT) -> VideoInfo:
+                   height: int = OUT_HEIGHT, source_duration: float | None = None) -> VideoInfo:
     """Resample ``src`` into the model clip at ``dst`` (atomically); return the output's ``VideoInfo``.
 
     Refuses sources shorter than one output frame, and outputs that decoded noticeably less than the
-    source claims (a truncated or corrupt file), leaving nothing at ``dst``.
+    source claims (a truncated or corrupt file), leaving nothing at ``dst``. The returned info has every
+    output frame decoded and counted (``decoded_frames``), ready for ``validate_clip``.
     """
-    source = probe(src, name)
-    if source.duration < MIN_DURATION_S:
-        raise VideoError(name, f"too short: {source.duration:.3f} s is less than one frame at {fps} fps")
+    if source_duration is None:
+        source_duration = probe(src, name).duration
+    if source_duration < MIN_DURATION_S:
+        raise VideoError(name, f"too short: {source_duration:.3f} s is less than one frame at {fps} fps")
     with atomic_path(dst) as tmp:
         cmd = transcode_args(src, tmp, fps, width, height)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
             raise VideoError(name, f"ffmpeg transcode failed: {lines[-1] if lines else 'unknown error'}")
-        out = probe(tmp, name)
-        if out.duration < source.duration - DURATION_TOLERANCE_S:
-            raise VideoError(name, f"decoded only {out.duration:.2f} s of {source.duration:.2f} s: file truncated or corrupt")
+        out = probe(tmp, name, count_frames=True)
+        if out.duration < source_duration - DURATION_TOLERANCE_S:
+            raise VideoError(name, f"decoded only {out.duration:.2f} s of {source_duration:.2f} s: file truncated or corrupt")
     return out
-
-
-def count_decoded_frames(path: Path | str) -> int:
-    """Decode every frame (not the header's count) and return how many there were; -1 if decoding failed."""
-    proc = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-         "stream=nb_read_frames", "-of", "json", str(path)], capture_output=True, text=True)
-    if proc.returncode != 0 or proc.stderr.strip():
-        return -1
-    streams = json.loads(proc.stdout or "{}").get("streams", [])
-    try:
-        return int(streams[0]["nb_read_frames"])
-    except (IndexError, KeyError, ValueError):
-        return -1
 
 
 @dataclass(frozen=True)
@@ -198,14 +194,17 @@ class CheckOutcome:
 
 
 def validate_clip(path: Path | str, source_duration: float, fps: int = TARGET_FPS, width: int = OUT_WIDTH,
-                  height: int = OUT_HEIGHT) -> list[CheckOutcome]:
-    """The model-clip contract, one outcome per rule (the asset checks of ``clips_4fps``)."""
-    path = Path(path)
-    try:
-        info = probe(path)
-    except VideoError as exc:
-        return [CheckOutcome(n, False, str(exc)) for n in CLIP_CHECKS]
-    frames = count_decoded_frames(path)
+                  height: int = OUT_HEIGHT, info: VideoInfo | None = None) -> list[CheckOutcome]:
+    """The model-clip contract, one outcome per rule (the asset checks of ``clips_4fps``).
+
+    ``info`` may be the frame-counting probe ``transcode_4fps`` already made, saving a second decode.
+    """
+    if info is None or info.decoded_frames is None:
+        try:
+            info = probe(path, count_frames=True)
+        except VideoError as exc:
+            return [CheckOutcome(n, False, str(exc)) for n in CLIP_CHECKS]
+    frames = info.decoded_frames if info.decoded_frames is not None else -1
     expected = info.duration * fps
     return [
         CheckOutcome("constant_4fps", abs(info.fps - fps) < 1e-3 and not info.variable_frame_rate and frames >= 0
@@ -215,8 +214,8 @@ def validate_clip(path: Path | str, source_duration: float, fps: int = TARGET_FP
         CheckOutcome("codec_h264", info.codec == "h264" and info.pix_fmt == "yuv420p", f"{info.codec} {info.pix_fmt}"),
         CheckOutcome("duration_matches_source", info.duration > 0 and abs(info.duration - source_duration) <= DURATION_TOLERANCE_S,
                      f"{info.duration:.3f} s vs source {source_duration:.3f} s (tolerance {DURATION_TOLERANCE_S} s)"),
-        CheckOutcome("decodable", frames > 0 and (info.nb_frames is None or frames == info.nb_frames),
-                     f"decoded {frames} of {info.nb_frames} frames"),
+        CheckOutcome("decodable", frames > 0 and not info.decode_errors and (info.nb_frames is None or frames == info.nb_frames),
+                     f"decoded {frames} of {info.nb_frames} frames" + (f"; errors: {info.decode_errors[:200]}" if info.decode_errors else "")),
     ]
 
 
