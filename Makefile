@@ -26,11 +26,13 @@ dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (foreground)
 
 setup: system-deps venv label-studio-venv dagster-home
 
-# ffmpeg/ffprobe (video), chromium (browser tests of the UIs): installed only when missing.
+# ffmpeg/ffprobe (video), chromium (browser tests of the UIs), postgresql (the shared-instance test):
+# installed only when missing.
 system-deps:
 	@missing=""; \
 	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
