@@ -9,6 +9,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 pytest_plugins = [
+    "tests.fixtures_evaluation",
     "tests.fixtures_video",
+    "tests.fixtures_dataset",
+    "tests.fixtures_training",
+    "tests.fixtures_label_studio",
     "tests.fixtures_ops",
 ]

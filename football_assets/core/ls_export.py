@@ -54,3 +54,38 @@ def task_export(clip_id: str, fps: float, events: list[Event], task_id: int, ann
         }],
         "predictions": [],
     }
+
+
+def labeling_config(classes: tuple[str, ...] | None = None) -> str:
+    """The project's labeling config, generated from ``EVENT_CLASSES`` (``label_studio/labeling_config.xml``
+    is this text; a test keeps them equal). The video's frame rate comes from each task's ``$fps``."""
+    from .events import EVENT_CLASSES
+
+    labels = "\n".join(f'    <Label value="{c}"/>' for c in (classes or EVENT_CLASSES))
+    return (
+        "<View>\n"
+        '  <Header value="Clip $clip_id: mark each match event on the timeline, then describe it"/>\n'
+        f'  <Video name="{TO_NAME}" value="$video" frameRate="$fps" timelineHeight="120"/>\n'
+        f'  <TimelineLabels name="{FROM_LABELS}" toName="{TO_NAME}">\n{labels}\n  </TimelineLabels>\n'
+        f'  <TextArea name="{FROM_TEXT}" toName="{TO_NAME}" perRegion="true" editable="true" rows="2"\n'
+        '            placeholder="What happens (who, where, outcome)"/>\n'
+        "</View>\n"
+    )
+
+
+def task_data(clip_id: str, fps: float) -> dict:
+    """The ``data`` of the one task a clip becomes."""
+    return {"video": video_url(clip_id), "clip_id": clip_id, "fps": fps}
+
+
+def prediction(events: list[dict], fps: float, model_version: str) -> dict:
+    """A Label Studio prediction (pre-annotation) from model events with ``confidence``: per-region score on
+    the label result, the task-level score is their mean."""
+    evs = [Event(e["event"], float(e["start_time"]), float(e["end_time"]), e.get("description", "")) for e in events]
+    result = event_results(evs, fps)
+    scores = [float(e.get("confidence", 1.0)) for e in events]
+    by_id = {f"r{i}": s for i, s in enumerate(scores)}
+    for item in result:
+        if item["type"] == "timelinelabels":
+            item["score"] = by_id[item["id"]]
+    return {"model_version": model_version, "score": sum(scores) / len(scores) if scores else 0.0, "result": result}
