@@ -10,6 +10,7 @@ from football_assets.core import ingest
 from football_assets.core.video import CLIP_CHECKS, CheckOutcome, VideoError, validate_clip
 from football_assets.partitions import clip_partitions
 from resources import DataDirResource
+from resources.deploy.k8s import CPU_TAGS
 
 @contextlib.contextmanager
 def clip_failure():
@@ -33,6 +34,7 @@ CLIP_CHECK_DESCRIPTIONS = {
     partitions_def=clip_partitions,
     group_name="ingest",
     kinds={"video", "ffmpeg"},
+    op_tags=CPU_TAGS,
     code_version="1",
     description="The source clip as fetched: yt-dlp download (<=720p, mp4), local copy, or the synthetic demo; "
                 "cut to the manifest's start/end.",
@@ -62,6 +64,7 @@ def raw_clips(context: AssetExecutionContext, storage: DataDirResource) -> Mater
     partitions_def=clip_partitions,
     group_name="ingest",
     kinds={"video", "ffmpeg"},
+    op_tags=CPU_TAGS,
     code_version=ingest.CLIP_FORMAT_VERSION,
     deps=[raw_clips],
     description="The model clip: constant 4 fps, 720x480 (aspect kept with black padding), H.264 yuv420p, "
