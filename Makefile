@@ -44,6 +44,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch torchvision
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps SoccerNet  # test-only: the official mAP to compare with; its own deps are not needed
 	@rm -f $(VENV)/.installed-*; touch $@
 
 dagster-home:

@@ -1,4 +1,5 @@
-"""``football-events`` console script: ``demo`` runs the whole asset graph on the built-in demo."""
+"""``football-events`` console script: ``demo`` runs the whole asset graph on the built-in demo; ``analyze``
+finds the events of one video with the trained adapter (no Dagster imported)."""
 
 import argparse
 import sys
@@ -6,8 +7,14 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["analyze"]:  # before parsing, so that `analyze --help` reaches the analyze parser
+        from football_assets.core.analyze import main as analyze_main
+
+        return analyze_main(argv[1:])
     parser = argparse.ArgumentParser(prog="football-events", description="football video -> match events")
-    parser.add_argument("command", choices=["demo"], help="demo: materialize the whole graph on the manifest's clips")
+    parser.add_argument("command", choices=["demo", "analyze"],
+                        help="demo: materialize the whole graph on the manifest's clips; "
+                             "analyze VIDEO: events of one video (analyze --help)")
     args, rest = parser.parse_known_args(argv)
     if args.command == "demo":
         from football_assets.run_demo import main as demo_main
