@@ -20,6 +20,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_train.py
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (foreground)
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
