@@ -185,3 +185,15 @@ def test_deepspeed_pipes_pod_example_builds_a_multi_gpu_pod():
     assert container.resources.limits["nvidia.com/gpu"] == str(cfg["gpus"])
     assert {m.mount_path for m in container.volume_mounts} == {"/data", "/dev/shm"}
     assert "DAGSTER_PIPES_CONTEXT" in {e.name for e in container.env}
+
+
+def test_a_new_adapter_is_evaluated_automatically():
+    """Declarative automation: evaluation_report follows lora_adapter eagerly."""
+    from dagster import AssetKey
+
+    from football_assets.definitions import defs
+
+    node = defs.resolve_asset_graph().get(AssetKey("evaluation_report"))
+    assert node.automation_condition is not None
+    assert node.automation_condition.get_label() == "eager"
+    assert defs.resolve_asset_graph().get(AssetKey("raw_clips")).automation_condition is None

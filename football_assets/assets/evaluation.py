@@ -6,8 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey, Config,
-                     DataVersion, MaterializeResult, MetadataValue, asset)
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
+                     AutomationCondition, Config, DataVersion, MaterializeResult, MetadataValue, asset)
 
 from football_assets.core import analyze, ingest
 from football_assets.core import report as rpt
@@ -36,6 +36,8 @@ def _num(v):
     kinds={"pytorch"},
     deps=[ADAPTER, SPLITS],
     code_version="1",
+    # A new adapter, however it was made (schedule, sensor, a click in the UI), always gets its report.
+    automation_condition=AutomationCondition.eager(),
     description="The adapter on the test split (greedy, the training prompt): event P/R/F1 at tIoU, mean tIoU, "
                 "SoccerNet tight/loose average-mAP, ROUGE-L/BLEU, valid-JSON rate, grounding accuracy, confusion "
                 "matrix, next to the previous adapter and the base model. <data>/reports/evaluation/<version>/.",
