@@ -69,3 +69,10 @@ def test_ground_truth_is_a_label_studio_export_that_round_trips(tmp_path):
         assert ls_export.frames_to_seconds(rng["start"], rng["end"], 4) == (ev.start_time, ev.end_time)
         assert region["value"]["timelinelabels"] == [ev.event]
         assert texts[region["id"]] == ev.description
+
+
+def test_a_clip_is_the_same_however_many_clips_are_planned():
+    """``clip_at`` plans only up to the clip it needs; that must equal the clip in a larger plan."""
+    full = demo.plan_clips(20, seed=3)
+    for i in (0, 7, 19):
+        assert demo.clip_at(f"demo:3:{i}").events == full[i].events

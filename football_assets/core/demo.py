@@ -154,6 +154,13 @@ def plan_clips(n_clips: int, seed: int = 0) -> list[DemoClip]:
     return clips
 
 
+def clip_at(location: str) -> DemoClip:
+    """The demo clip a source location ``demo:<seed>:<index>`` names. Clip i's plan depends only on
+    clips 0..i (the class deck is dealt in order), so planning index + 1 clips is enough."""
+    _, seed, index = location.split(":")
+    return plan_clips(int(index) + 1, int(seed))[int(index)]
+
+
 # --------------------------------------------------------------------------------------------
 # Drawing
 

@@ -83,10 +83,9 @@ def ingest_raw(layout: DataLayout, key: str) -> StepResult:
 
 def write_demo_ground_truth(layout: DataLayout, source: ClipSource) -> Path:
     """The demo clip's true events as a Label Studio export file (read by the embedded annotations path)."""
-    _, seed, index = source.location.split(":")
-    clip = demo.plan_clips(int(source.extra.get("n_clips", int(index) + 1)), int(seed))[int(index)]
+    clip = demo.clip_at(source.location)
     out = layout.labels_dir / "demo" / f"{source.key}.json"
-    write_json(out, [task_export(source.key, TARGET_FPS, list(clip.events), task_id=int(index) + 1)])
+    write_json(out, [task_export(source.key, TARGET_FPS, list(clip.events), task_id=clip.index + 1)])
     return out
 
 
@@ -129,8 +128,7 @@ def list_clips(layout: DataLayout) -> list[dict]:
 
 
 def demo_truth(source: ClipSource) -> list[Event]:
-    _, seed, index = source.location.split(":")
-    return list(demo.plan_clips(int(source.extra.get("n_clips", int(index) + 1)), int(seed))[int(index)].events)
+    return list(demo.clip_at(source.location).events)
 
 
 __all__ = ["register", "ingest_raw", "make_clip", "list_clips", "load_source", "transcode_args", "StepResult"]

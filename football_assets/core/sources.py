@@ -187,10 +187,9 @@ def fetch(source: ClipSource, dest: Path) -> dict:
     name = source.key
     facts: dict = {}
     if source.kind == "demo":
-        _, seed, index = source.location.split(":")
-        clip = demo.plan_clips(int(source.extra.get("n_clips", int(index) + 1)), int(seed))[int(index)]
+        clip = demo.clip_at(source.location)
         encode_frames(demo.render_frames(clip), dest, clip.fps, name)
-        return {"title": f"synthetic demo clip {index}"}
+        return {"title": f"synthetic demo clip {clip.index}"}
     if source.kind == "file":
         src = Path(source.location)
         if not src.exists():
