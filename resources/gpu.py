@@ -4,14 +4,14 @@
 batch 2 x 8 s clips at 4 fps, 336x504 frames (3456 video + ~300 text tokens per sample):
 
 * base weights bf16, frozen: 8.3 B x 2 B = ~16.6 GB
-* LoRA r=16 on 7 projections x 28 layers = ~40 M params; fp32 weights+grads+Adam = 16 B/param = ~0.7 GB
+* LoRA r=64 on 7 projections x 28 layers = ~161 M params; fp32 weights+grads+Adam = 16 B/param = ~2.6 GB
   (ZeRO-2 shards the grads and optimizer states over GPUs; negligible either way)
 * activations with gradient checkpointing: 28 layer inputs x 3.8k tokens x 3584 x 2 B = ~0.8 GB/sample,
   one recomputed layer (MLP 18944 wide) ~0.5 GB, logits 3.8k x 152k vocab in fp32 ~2.3 GB/sample
   (labels mask most tokens but the logits are full) -> ~3.5 GB/sample, ~7 GB for batch 2
 * frozen ViT forward (no grad), 13.8k patches x 1280: ~0.5 GB transient
 * CUDA context, allocator fragmentation, DeepSpeed buckets (2e8 elements x 2 B x 2): ~6 GB
-=> ~31 GB at batch 2: fits 80 GB with room for longer clips (raise max_frames to 64 for 16 s windows).
+=> ~33 GB at batch 2: fits 80 GB with room for longer clips (raise max_frames to 64 for 16 s windows).
 """
 
 from __future__ import annotations

@@ -44,14 +44,34 @@ def test_every_class_appears_with_empty_and_double_clips():
 
 
 def test_events_are_visible_in_the_frames():
-    """Each event changes the picture versus the same clip with the event removed."""
+    """Each event changes the pitch (above the broadcast graphic) versus the same clip without it."""
     for clip in demo.plan_clips(16, seed=0):
         for ev in clip.events:
             plain = demo.DemoClip(clip.key, clip.source_id, clip.index, clip.seed, [])
             t = int((ev.start_time + ev.end_time) / 2 * clip.fps)
-            with_event = list(demo.render_frames(clip))[t].astype(int)
-            without = list(demo.render_frames(plain))[t].astype(int)
+            with_event = list(demo.render_frames(clip))[t].astype(int)[: demo.BAND_Y0]
+            without = list(demo.render_frames(plain))[t].astype(int)[: demo.BAND_Y0]
             assert (abs(with_event - without).sum(axis=2) > 60).sum() > 30, ev.event
+
+
+def test_broadcast_graphic_shows_the_class_exactly_while_the_event_lasts():
+    """The lower-third band has the class's colour on every frame inside [start, end) and on no other."""
+    bands = {cls: demo.GRAPHICS[cls][0] for cls in EVENT_CLASSES}
+    assert len(set(bands.values())) >= 7  # the two cards share the band and differ by their icon
+    assert demo.GRAPHICS["Yellow card"][1] != demo.GRAPHICS["Red card"][1]
+    seen = set()
+    for clip in demo.plan_clips(24, seed=2):
+        frames = list(demo.render_frames(clip))
+        for f, frame in enumerate(frames):
+            t = f / clip.fps
+            active = [e for e in clip.events if e.start_time <= t < e.end_time]
+            probe = tuple(int(v) for v in frame[demo.BAND_Y0 + 2, demo.WIDTH - 30])  # band, right of any caption
+            if active:
+                assert probe == bands[active[0].event], (clip.key, t, active[0].event)
+                seen.add(active[0].event)
+            else:
+                assert probe not in bands.values(), (clip.key, t)
+    assert seen == set(EVENT_CLASSES)
 
 
 def test_ground_truth_is_a_label_studio_export_that_round_trips(tmp_path):

@@ -106,7 +106,7 @@ def demo_sources(n_clips: int, seed: int = 0) -> list[ClipSource]:
     ]
 
 
-DEFAULT_DEMO_CLIPS = 64
+DEFAULT_DEMO_CLIPS = 128
 
 
 def load_manifest(path: Path | str) -> list[ClipSource]:
