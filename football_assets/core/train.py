@@ -269,8 +269,14 @@ def plot_loss(history: list[dict], dest: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    steps, losses = [h["step"] for h in history], [h["loss"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([h["step"] for h in history], [h["loss"] for h in history], marker=".")
+    ax.plot(steps, losses, marker=".", markersize=2, linewidth=0.5, alpha=0.4, label="per step")
+    k = max(1, len(losses) // 50)  # a moving average over ~2% of the run, so the trend reads at 1,000+ steps
+    if k > 1:
+        smooth = [sum(losses[max(0, i - k + 1):i + 1]) / len(losses[max(0, i - k + 1):i + 1]) for i in range(len(losses))]
+        ax.plot(steps, smooth, linewidth=1.8, label=f"mean of last {k}")
+        ax.legend()
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("training loss")
     ax.set_title("LoRA training loss")
