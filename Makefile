@@ -16,6 +16,7 @@ demo: setup
 	$(BIN)/football-events demo
 
 test: setup
+	$(BIN)/ruff check
 	$(BIN)/pytest
 
 bench: setup
@@ -51,7 +52,7 @@ $(STAMP): pyproject.toml
 dagster-home:
 	@mkdir -p $(DAGSTER_HOME)
 	@cmp -s dagster.yaml $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	@[ $(DAGSTER_HOME)/.pools -nt resources/deploy/pools.py ] || { $(BIN)/python -m resources.deploy.pools && touch $(DAGSTER_HOME)/.pools; }
+	@[ $(DAGSTER_HOME)/.pools -nt deploy/pools.py ] || { $(BIN)/python -m deploy.pools && touch $(DAGSTER_HOME)/.pools; }
 
 clean:
 	rm -rf data .dagster
@@ -64,7 +65,7 @@ label-studio: setup  ## a local Label Studio for annotators on http://127.0.0.1:
 	bash label_studio/serve.sh
 
 up: setup  ## Dagster (webserver + daemon) on 127.0.0.1:3000 and Label Studio, in the background
-	bash resources/deploy/up.sh
+	bash deploy/up.sh
 
 down:
-	bash resources/deploy/down.sh
+	bash deploy/down.sh

@@ -43,13 +43,13 @@ def main() -> None:
 
     from dagster import DagsterInstance, build_sensor_context, materialize
 
-    from football_assets import run_demo
-    from football_assets.assets.ingest import clips_4fps
-    from football_assets.core import ingest
+    from football_assets.cli import demo
+    from football_assets.defs.ingest.assets import clips_4fps
+    from football_assets.core.ingest import catalog
     from football_assets.core.layout import DataLayout
-    from football_assets.core.sources import demo_sources, parse_entry
-    from football_assets.core.video import transcode_args
-    from football_assets.sensors.clips import clip_sources_sensor
+    from football_assets.core.ingest.sources import demo_sources, parse_entry
+    from football_assets.core.ingest.video import transcode_args
+    from football_assets.defs.ingest.sensors import clip_sources_sensor
     from resources import DataDirResource
 
     lines = [f"Machine: {os.cpu_count()} cores. Run: `make bench` ({time.strftime('%Y-%m-%d')}).", ""]
@@ -61,14 +61,14 @@ def main() -> None:
     sources = demo_sources(4)
     for i in range(3):  # broadcast-like 720p25 clips, 30 s each
         src = work / f"broadcast{i}.mp4"
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration=30",
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=30",
                         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(src)], check=True)
         sources.append(parse_entry({"path": str(src)}, i, work))
-    ingest.register(layout, sources)
+    catalog.register(layout, sources)
     instance.add_dynamic_partitions("clips", [s.key for s in sources])
     rows = {"demo 8 s 384x256@25": [], "720p25 30 s": []}
     for src in sources:
-        ingest.ingest_raw(layout, src.key)
+        catalog.ingest_raw(layout, src.key)
         kind = "demo 8 s 384x256@25" if src.kind == "demo" else "720p25 30 s"
         for _ in range(2):
             t = time.perf_counter()
@@ -93,14 +93,14 @@ def main() -> None:
     timings = {}
     with DagsterInstance.get() as inst:
         keys = [s.key for s in demo_sources(args.clips)]
-        ingest.register(DataLayout(work / "data2"), demo_sources(args.clips))
+        catalog.register(DataLayout(work / "data2"), demo_sources(args.clips))
         inst.add_dynamic_partitions("clips", keys)
     for workers in (1, 2):
         for d in ("raw", "clips_4fps"):
             for f in (work / "data2" / d).glob("*"):
                 f.unlink()
         t = time.perf_counter()
-        failed = run_demo.ingest_all(keys, workers=workers, log=lambda *_: None)
+        failed = demo.ingest_all(keys, workers=workers, log=lambda *_: None)
         timings[workers] = time.perf_counter() - t
         assert not failed, failed
     lines += ["### 2. Clip partitions in parallel", "",
@@ -113,17 +113,17 @@ def main() -> None:
     os.environ["FOOTBALL_MANIFEST"] = str(manifest)
     manifest.write_text(f"demo: {{clips: {args.base}, seed: 0}}\n")
     with DagsterInstance.get() as inst:
-        keys = run_demo.register_partitions(inst, DataDirResource())
-    run_demo.ingest_all(keys, log=lambda *_: None)
+        keys = demo.register_partitions(inst, DataDirResource())
+    demo.ingest_all(keys, log=lambda *_: None)
     manifest.write_text(f"demo: {{clips: {args.base + 1}, seed: 0}}\n")
     with DagsterInstance.get() as inst:
         ctx = build_sensor_context(instance=inst, resources={"storage": DataDirResource()})
         sensed = clip_sources_sensor(ctx)
         requested = [r.partition_key for r in sensed.run_requests]
-        keys = run_demo.register_partitions(inst, DataDirResource())
+        keys = demo.register_partitions(inst, DataDirResource())
     before = {k: (work / "data3" / "clips_4fps" / f"{k}.mp4").stat().st_mtime_ns
               for k in keys if (work / "data3" / "clips_4fps" / f"{k}.mp4").exists()}
-    run_demo.ingest_all(keys, log=lambda *_: None)
+    demo.ingest_all(keys, log=lambda *_: None)
     encoded = [k for k in keys if before.get(k) != (work / "data3" / "clips_4fps" / f"{k}.mp4").stat().st_mtime_ns]
     lines += ["### 3. One clip added to 50", "",
               f"The sensor requested **{len(requested)}** run(s) ({', '.join(requested)}); re-materializing all "

@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from transformers import Trainer, TrainerCallback  # noqa: E402
 
-from football_assets.core.train import (Collator, SFTDataset, TrainConfig, load_samples, prepare_model,  # noqa: E402
+from football_assets.core.training.train import (Collator, SFTDataset, TrainConfig, load_samples, prepare_model,  # noqa: E402
                                         training_arguments)
-from football_assets.core.video_inputs import VideoCache  # noqa: E402
+from football_assets.core.training.video_inputs import VideoCache  # noqa: E402
 
 
 class StepTimer(TrainerCallback):

@@ -1,4 +1,5 @@
-"""Dagster ConfigurableResources: thin configuration wrappers around the plain-Python code."""
+"""Dagster ConfigurableResources: configuration only. Nothing here imports ``football_assets``; the
+definitions in ``football_assets/defs/`` turn these settings into layouts, clients and commands."""
 
 from .storage import DataDirResource
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from football_assets.core.train import CONFIG_DIR
+from football_assets.core.training.train import CONFIG_DIR
 
 PROFILES: dict[str, dict] = {
     "a100-80gb": {
@@ -63,7 +63,7 @@ class GpuResource(ConfigurableResource):
             raise ValueError(f"unknown launcher {self.launcher!r}; expected one of {', '.join(LAUNCHERS)}")
         if self.gpus < 1:
             raise ValueError(f"gpus must be >= 1, got {self.gpus}")
-        module = ["-m", "football_assets.core.train", "--config", str(config_path)]
+        module = ["-m", "football_assets.core.training.train", "--config", str(config_path)]
         bindir = Path(sys.executable).parent
         if self.launcher == "python":
             return [sys.executable, *module]

@@ -7,18 +7,13 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from football_assets.core.layout import DataLayout, default_root
-
 
 class DataDirResource(ConfigurableResource):
-    """Data root (``FOOTBALL_DATA_DIR``, default ``./data``) and the sources manifest path."""
+    """Data root (empty: ``FOOTBALL_DATA_DIR``, default ``./data``; ``DataLayout.at`` resolves it) and the
+    sources manifest path."""
 
     root: str = ""
     manifest: str = ""  # default: $FOOTBALL_MANIFEST, else ./sources.yaml
-
-    @property
-    def layout(self) -> DataLayout:
-        return DataLayout(Path(self.root).resolve() if self.root else default_root())
 
     @property
     def manifest_path(self) -> Path:

@@ -1,6 +1,6 @@
-"""A small real dataset for the SFT tests: demo ground truth (``demo.plan_clips``) as an annotation
-snapshot (interface 1, written with ``core.annotations.write_snapshot``) plus the real rendered demo
-clips made 4 fps by ``core.ingest`` (register -> ingest_raw -> make_clip), built once per session.
+"""A small real dataset for the SFT tests: demo ground truth (``generator.plan_clips``) as an annotation
+snapshot (interface 1, written with ``snapshots.write_snapshot``) plus the real rendered demo
+clips made 4 fps by ``catalog`` (register -> ingest_raw -> make_clip), built once per session.
 """
 
 import shutil
@@ -9,23 +9,31 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from football_assets.core import annotations, demo, ingest, sft, splits
+from football_assets.core.annotation import snapshots
+
+from football_assets.core.demo import generator
+
+from football_assets.core.ingest import catalog
+
+from football_assets.core.dataset import sft
+
+from football_assets.core.dataset import assign
 from football_assets.core.events import TARGET_FPS
 from football_assets.core.layout import DataLayout
-from football_assets.core.sources import ClipSource
+from football_assets.core.ingest.sources import ClipSource
 
 N_CLIPS = 16  # 4 matches of 4 clips; all 8 classes occur
 
 
-def add_clip(layout: DataLayout, clip: demo.DemoClip) -> dict:
+def add_clip(layout: DataLayout, clip: generator.DemoClip) -> dict:
     """Render, ingest and resample one planned demo clip; return its 4 fps facts."""
-    ingest.register(layout, [ClipSource(key=clip.key, kind="demo", location=f"demo:{clip.seed}:{clip.index}",
+    catalog.register(layout, [ClipSource(key=clip.key, kind="demo", location=f"demo:{clip.seed}:{clip.index}",
                                         source_id=clip.source_id, extra={"n_clips": clip.index + 1})])
-    ingest.ingest_raw(layout, clip.key)
-    return ingest.make_clip(layout, clip.key).facts
+    catalog.ingest_raw(layout, clip.key)
+    return catalog.make_clip(layout, clip.key).facts
 
 
-def snapshot_frames(clips: list[demo.DemoClip], facts: dict[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def snapshot_frames(clips: list[generator.DemoClip], facts: dict[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Interface-1 DataFrames holding the clips' ground truth as one annotation each."""
     ev_rows, task_rows = [], []
     for i, c in enumerate(clips):
@@ -36,8 +44,8 @@ def snapshot_frames(clips: list[demo.DemoClip], facts: dict[str, dict]) -> tuple
         task_rows.append({"clip_id": c.key, "task_id": i + 1, "source_id": facts[c.key]["source_id"],
                           "fps": float(TARGET_FPS), "duration_s": float(facts[c.key]["duration_s"]),
                           "n_events": len(c.events), "annotators": 1, "agreement": float("nan")})
-    events = pd.DataFrame(ev_rows, columns=annotations.EVENT_COLUMNS)
-    tasks = pd.DataFrame(task_rows, columns=annotations.TASK_COLUMNS)
+    events = pd.DataFrame(ev_rows, columns=snapshots.EVENT_COLUMNS)
+    tasks = pd.DataFrame(task_rows, columns=snapshots.TASK_COLUMNS)
     return events, tasks
 
 
@@ -47,20 +55,20 @@ class DemoData:
     def __init__(self, root: Path, n: int = N_CLIPS, seed: int = 0):
         self.root = root
         self.layout = DataLayout(root / "data")
-        self.plan = demo.plan_clips(n, seed)
+        self.plan = generator.plan_clips(n, seed)
         self.facts = {c.key: add_clip(self.layout, c) for c in self.plan}
         self.write_snapshot()
 
     @property
     def clips(self) -> list[dict]:
-        return ingest.list_clips(self.layout)
+        return catalog.list_clips(self.layout)
 
-    def frames(self, clips: list[demo.DemoClip] | None = None):
+    def frames(self, clips: list[generator.DemoClip] | None = None):
         return snapshot_frames(clips or self.plan, self.facts)
 
-    def write_snapshot(self, clips: list[demo.DemoClip] | None = None):
+    def write_snapshot(self, clips: list[generator.DemoClip] | None = None):
         events, tasks = self.frames(clips)
-        return annotations.write_snapshot(self.layout, events, tasks)
+        return snapshots.write_snapshot(self.layout, events, tasks)
 
     def copy(self, dest: Path) -> "DemoData":
         """An independent copy (clip facts hold absolute paths, so they are rewritten)."""
@@ -69,7 +77,7 @@ class DemoData:
         new.root, new.layout, new.plan = dest, DataLayout(dest / "data"), self.plan
         for sidecar in new.layout.clips_dir.glob("*.json"):
             sidecar.write_text(sidecar.read_text().replace(str(self.root), str(dest)))
-        new.facts = {f["clip_id"]: f for f in ingest.list_clips(new.layout)}
+        new.facts = {f["clip_id"]: f for f in catalog.list_clips(new.layout)}
         return new
 
 
@@ -91,14 +99,14 @@ def demo_data(demo_data_master, tmp_path) -> DemoData:
     return demo_data_master.copy(tmp_path / "demo")
 
 
-def paper_facts(plan: list[demo.DemoClip], root: Path = Path("/nonexistent")) -> dict[str, dict]:
+def paper_facts(plan: list[generator.DemoClip], root: Path = Path("/nonexistent")) -> dict[str, dict]:
     """Clip facts without video files, for the pure split/sample logic tests (no check reads them)."""
     return {c.key: {"clip_id": c.key, "source_id": c.source_id, "path": str(root / f"{c.key}.mp4"),
-                    "duration_s": demo.DURATION_S, "fps": TARGET_FPS, "sha256": f"sha-{c.key}"} for c in plan}
+                    "duration_s": generator.DURATION_S, "fps": TARGET_FPS, "sha256": f"sha-{c.key}"} for c in plan}
 
 
 def make_splits_from(data: DemoData) -> dict[str, list[dict]]:
     """The splits the asset would write for ``data`` (same core calls, no files)."""
-    snap = annotations.load_latest(data.layout)
+    snap = snapshots.load_latest(data.layout)
     samples = sft.build_samples(snap.events, snap.tasks, data.clips).samples
-    return splits.split_samples(samples, splits.assign_splits(sft.group_classes(samples)))
+    return assign.split_samples(samples, assign.assign_splits(sft.group_classes(samples)))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from football_assets.core.layout import DataLayout
-from football_assets.core.video import read_frames
+from football_assets.core.ingest.video import read_frames
 
 
 def ffmpeg(*args: str) -> None:
@@ -55,13 +55,13 @@ def flash_predictor() -> FlashPredictor:
 def trained_root(tmp_path_factory) -> Path:
     """A data root with 8 real 4 fps demo clips, SFT splits (test split: 2 clips) and a tiny adapter trained
     for one real step at <data>/models/lora_adapter (built once; tests work on copies)."""
-    from football_assets.core.train import TrainConfig, run
+    from football_assets.core.training.train import TrainConfig, run
     from tests.fixtures_training import make_demo_clips, tiny_config, write_splits
 
     layout = DataLayout(tmp_path_factory.mktemp("eval_src") / "data")
     splits_dir = write_splits(layout, make_demo_clips(layout))
     run(TrainConfig.from_dict(tiny_config(splits_dir, layout.root / "train_out", max_steps=1, save_steps=100,
-                                          adapter_dir=str(layout.models_dir / "lora_adapter"))))
+                                          adapter_dir=str(layout.adapter_dir))))
     shutil.rmtree(layout.root / "train_out")
     return layout.root
 

@@ -214,13 +214,14 @@ def label_studio_session(url: str, email: str, password: str) -> str:
 @pytest.fixture(scope="session")
 def label_studio_data(label_studio_server):
     """Four real demo clips (ffmpeg) under the server's document root: ``(server, layout, clip facts)``."""
-    from football_assets.core import ingest, sources
+    from football_assets.core.ingest import catalog
+    from football_assets.core.ingest import sources
     from football_assets.core.layout import DataLayout
 
     layout = DataLayout(label_studio_server.data_root)
     srcs = sources.demo_sources(4, seed=3)
-    ingest.register(layout, srcs)
+    catalog.register(layout, srcs)
     for s in srcs:
-        ingest.ingest_raw(layout, s.key)
-        ingest.make_clip(layout, s.key)
-    return label_studio_server, layout, ingest.list_clips(layout)
+        catalog.ingest_raw(layout, s.key)
+        catalog.make_clip(layout, s.key)
+    return label_studio_server, layout, catalog.list_clips(layout)

@@ -54,15 +54,15 @@ class DagsterUI:
 
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
-    """`resources/deploy/up.sh` on a free port with a temp home and data root holding one registered demo
+    """`deploy/up.sh` on a free port with a temp home and data root holding one registered demo
     clip (its partition added, the manifest listing only it, so the clip sensor has nothing to do);
     `down.sh` stops it afterwards."""
     from dagster import DagsterInstance
 
-    from football_assets.core import ingest
+    from football_assets.core.ingest import catalog
     from football_assets.core.layout import DataLayout
-    from football_assets.core.sources import demo_sources
-    from football_assets.partitions import clip_partitions
+    from football_assets.core.ingest.sources import demo_sources
+    from football_assets.defs.ingest.partitions import clip_partitions
 
     base = tmp_path_factory.mktemp("ui")
     home = make_dagster_home(base / "dagster_home")
@@ -70,21 +70,21 @@ def dagster_ui(tmp_path_factory):
     manifest = base / "sources.yaml"
     manifest.write_text("demo: {clips: 1, seed: 0}\n")
     source = demo_sources(1)[0]
-    ingest.register(DataLayout(data), [source])
+    catalog.register(DataLayout(data), [source])
     with DagsterInstance.from_config(str(home)) as instance:
         instance.add_dynamic_partitions(clip_partitions.name, [source.key])
 
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_PORT": str(port), "FOOTBALL_DATA_DIR": str(data),
            "FOOTBALL_MANIFEST": str(manifest), "FOOTBALL_UP_LABEL_STUDIO": "0", "FOOTBALL_UP_WAIT_S": "180"}
-    up = subprocess.run(["bash", str(ROOT / "resources/deploy/up.sh")], env=env, capture_output=True, text=True,
+    up = subprocess.run(["bash", str(ROOT / "deploy/up.sh")], env=env, capture_output=True, text=True,
                         timeout=240)
     ui = DagsterUI(port, env, home, source.key)
     try:
         assert up.returncode == 0, f"up.sh failed:\n{up.stdout}\n{up.stderr}"
         yield ui
     finally:
-        subprocess.run(["bash", str(ROOT / "resources/deploy/down.sh")], env=env, capture_output=True, timeout=90)
+        subprocess.run(["bash", str(ROOT / "deploy/down.sh")], env=env, capture_output=True, timeout=90)
 
 
 # ---------------------------------------------------------------- headless Chromium

@@ -6,21 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from football_assets.core import ingest, prompts
-from football_assets.core.demo import plan_clips
+from football_assets.core.ingest import catalog
+
+from football_assets.core import prompts
+from football_assets.core.demo.generator import plan_clips
 from football_assets.core.layout import DataLayout
-from football_assets.core.sources import demo_sources
+from football_assets.core.ingest.sources import demo_sources
 
 N_CLIPS = 8  # two "matches" of 4 clips: train = match 0, val/test = match 1
 
 
 def make_demo_clips(layout: DataLayout, n: int = N_CLIPS, seed: int = 0) -> list[dict]:
     sources = demo_sources(n, seed)
-    ingest.register(layout, sources)
+    catalog.register(layout, sources)
     for src in sources:
-        ingest.ingest_raw(layout, src.key)
-        ingest.make_clip(layout, src.key)
-    return ingest.list_clips(layout)
+        catalog.ingest_raw(layout, src.key)
+        catalog.make_clip(layout, src.key)
+    return catalog.list_clips(layout)
 
 
 def sample_for(clip_facts: dict, events, task: str = "events", event_class: str | None = None) -> dict:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
-from football_assets.assets.ingest import clips_4fps, raw_clips
-from football_assets.core import ingest
+from football_assets.defs.ingest.assets import clips_4fps, raw_clips
+from football_assets.core.ingest import catalog
 from football_assets.core.layout import DataLayout
-from football_assets.core.sources import ClipSource, parse_entry
+from football_assets.core.ingest.sources import ClipSource, parse_entry
 from resources import DataDirResource
 
 
@@ -130,7 +130,7 @@ class ClipRunner:
 
     def add(self, entry: dict | ClipSource) -> str:
         src = entry if isinstance(entry, ClipSource) else parse_entry(entry, 0, self.layout.root)
-        ingest.register(self.layout, [src])
+        catalog.register(self.layout, [src])
         self.instance.add_dynamic_partitions("clips", [src.key])
         return src.key
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from football_assets import cli
-from football_assets.core import analyze
-from football_assets.core.video import probe, read_frames
+from football_assets.core.inference import analyze
+from football_assets.core.ingest.video import probe, read_frames
 from tests.fixtures_evaluation import FlashPredictor, ffmpeg, flash_video
 
 

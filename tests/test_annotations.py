@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
-from football_assets.assets.annotation import annotations, label_studio_tasks
-from football_assets.core import annotations as A
-from football_assets.core import ingest, ls_export, sources
+from football_assets.core.annotation import demo_labels
+from football_assets.defs.annotation.assets import annotations, label_studio_tasks
+from football_assets.core.annotation import snapshots
+from football_assets.core.ingest import catalog
+from football_assets.core.annotation import ls_export
+from football_assets.core.ingest import sources
 from football_assets.core.events import EVENT_CLASSES, Event
 from football_assets.core.layout import DataLayout
 from resources import DataDirResource
@@ -48,7 +51,7 @@ def test_parse_pairs_descriptions_and_drops_cancelled():
     task = _task("c1", evs)
     cancelled = dict(task["annotations"][0], id=99, was_cancelled=True)
     task["annotations"].append(cancelled)
-    [parsed] = A.parse_export([task])
+    [parsed] = snapshots.parse_export([task])
     assert [a.annotation_id for a in parsed.annotations] == [1]
     assert parsed.annotations[0].events == evs
 
@@ -56,33 +59,33 @@ def test_parse_pairs_descriptions_and_drops_cancelled():
 def test_unknown_label_is_a_clear_error():
     task = _task("c1", [Event("Goal", 1.0, 2.0)])
     task["annotations"][0]["result"][0]["value"]["timelinelabels"] = ["Offside"]
-    with pytest.raises(A.AnnotationError, match=r"task 1.*clip c1.*unknown event label 'Offside'.*known classes: Goal"):
-        A.parse_export([task], "f.json")
+    with pytest.raises(snapshots.AnnotationError, match=r"task 1.*clip c1.*unknown event label 'Offside'.*known classes: Goal"):
+        snapshots.parse_export([task], "f.json")
 
 
 def test_broken_export_file_is_a_clear_error(tmp_path):
     (tmp_path / "sub").mkdir()
     bad = tmp_path / "sub" / "broken.json"
     bad.write_text('[{"id": 1, "data": ')
-    with pytest.raises(A.AnnotationError, match=r"broken\.json: not a valid JSON export file"):
-        A.read_export_dir(tmp_path)
+    with pytest.raises(snapshots.AnnotationError, match=r"broken\.json: not a valid JSON export file"):
+        snapshots.read_export_dir(tmp_path)
     bad.write_text('{"not": "a task"}')
-    with pytest.raises(A.AnnotationError, match=r"broken\.json: item 0 is not a Label Studio task"):
-        A.read_export_dir(tmp_path)
+    with pytest.raises(snapshots.AnnotationError, match=r"broken\.json: item 0 is not a Label Studio task"):
+        snapshots.read_export_dir(tmp_path)
 
 
 def test_agreement_rule_keeps_the_consensus_annotation():
     base = [Event("Goal", 1.0, 3.0), Event("Corner", 5.0, 6.0)]
     near = [Event("Goal", 1.25, 3.0), Event("Corner", 5.0, 6.25)]
     odd = [Event("Foul", 1.0, 3.0)]
-    anns = [A.Annotation(1, "a", 1, "2026-01-01", base), A.Annotation(2, "b", 1, "2026-01-02", near),
-            A.Annotation(3, "c", 1, "2026-01-03", odd)]
-    assert A.pair_agreement(base, near) == 1.0
-    assert A.pair_agreement(base, odd) == 0.0
-    kept, agreement = A.resolve(anns)
+    anns = [snapshots.Annotation(1, "a", 1, "2026-01-01", base), snapshots.Annotation(2, "b", 1, "2026-01-02", near),
+            snapshots.Annotation(3, "c", 1, "2026-01-03", odd)]
+    assert snapshots.pair_agreement(base, near) == 1.0
+    assert snapshots.pair_agreement(base, odd) == 0.0
+    kept, agreement = snapshots.resolve(anns)
     assert kept.annotation_id == 2  # ties with 1 on agreement; 2 is newer
     assert agreement == pytest.approx(1 / 3)
-    assert math.isnan(A.resolve(anns[:1])[1])
+    assert math.isnan(snapshots.resolve(anns[:1])[1])
 
 
 @pytest.fixture(scope="module")
@@ -90,17 +93,17 @@ def demo_layout(tmp_path_factory):
     """Three real demo clips (ffmpeg) with their ground truth written as LS export files, as the demo does."""
     layout = DataLayout(tmp_path_factory.mktemp("annotations_demo") / "data")
     srcs = sources.demo_sources(3, seed=0)
-    ingest.register(layout, srcs)
+    catalog.register(layout, srcs)
     for s in srcs:
-        ingest.ingest_raw(layout, s.key)
-        ingest.make_clip(layout, s.key)
+        catalog.ingest_raw(layout, s.key)
+        catalog.make_clip(layout, s.key)
     return layout, srcs
 
 
 def test_embedded_path_on_demo_ground_truth(demo_layout):
     layout, srcs = demo_layout
     # a second annotator's export for clip 0, in a nested folder: agreement is computed, truth is kept
-    truth0 = ingest.demo_truth(srcs[0])
+    truth0 = demo_labels.demo_truth(srcs[0])
     other = ls_export.task_export(srcs[0].key, 4, truth0[:1], task_id=500, annotator="second@example.com",
                                   updated_at="2025-01-01T00:00:00Z")
     other["annotations"][0]["id"] = 500
@@ -110,23 +113,23 @@ def test_embedded_path_on_demo_ground_truth(demo_layout):
                       resources={"storage": DataDirResource(root=str(layout.root)), "label_studio": LabelStudioResource()})
     assert res.success
     assert all(c.passed for c in res.get_asset_check_evaluations())
-    snap = A.load_latest(layout)
+    snap = snapshots.load_latest(layout)
     assert sorted(snap.tasks.clip_id) == sorted(s.key for s in srcs)
     for s in srcs:
         got = snap.events[snap.events.clip_id == s.key]
-        truth = ingest.demo_truth(s)
+        truth = demo_labels.demo_truth(s)
         assert [(r.event, r.start_time, r.end_time, r.description) for r in got.itertuples()] == \
                [(e.event, e.start_time, e.end_time, e.description) for e in sorted(truth, key=lambda e: (e.start_time, e.end_time, e.event))]
         assert set(got.annotator) <= {"demo-ground-truth"}
     row = snap.tasks.set_index("clip_id").loc[srcs[0].key]
     assert row.annotators == 2
-    expected = A.pair_agreement(truth0, truth0[:1])
+    expected = snapshots.pair_agreement(truth0, truth0[:1])
     assert row.agreement == pytest.approx(expected)
-    assert list(snap.events.columns) == A.EVENT_COLUMNS and list(snap.tasks.columns) == A.TASK_COLUMNS
+    assert list(snap.events.columns) == snapshots.EVENT_COLUMNS and list(snap.tasks.columns) == snapshots.TASK_COLUMNS
     # same input -> same immutable version
     res2 = materialize([annotations], instance=DagsterInstance.ephemeral(),
                        resources={"storage": DataDirResource(root=str(layout.root)), "label_studio": LabelStudioResource()})
-    assert res2.success and A.load_latest(layout).version == snap.version
+    assert res2.success and snapshots.load_latest(layout).version == snap.version
 
 
 def test_embedded_path_fails_clearly_on_a_broken_file(demo_layout, tmp_path):

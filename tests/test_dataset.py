@@ -9,29 +9,34 @@ import subprocess
 import pandas as pd
 import pytest
 
-from football_assets.core import demo, prompts, sft, splits
+from football_assets.core.demo import generator
+
+from football_assets.core import prompts
+
+
+from football_assets.core.dataset import assign, checks, sft, store
 from football_assets.core.events import EVENT_CLASSES
 from football_assets.core.layout import DataLayout
 from tests.fixtures_dataset import demo_data, demo_data_master, make_splits_from, paper_facts, snapshot_frames  # noqa: F401
 
 
 def build(n=64, seed=0, mix=sft.SampleMix(), plan=None):
-    plan = plan or demo.plan_clips(n, seed)
+    plan = plan or generator.plan_clips(n, seed)
     facts = paper_facts(plan)
     events, tasks = snapshot_frames(plan, facts)
     return sft.build_samples(events, tasks, list(facts.values()), mix)
 
 
-def make_splits(n=64, cfg=splits.SplitConfig()):
+def make_splits(n=64, cfg=assign.SplitConfig()):
     samples = build(n).samples
-    return splits.split_samples(samples, splits.assign_splits(sft.group_classes(samples), cfg))
+    return assign.split_samples(samples, assign.assign_splits(sft.group_classes(samples), cfg))
 
 
 # ------------------------------------------------------------------ samples
 
 
 def test_samples_follow_the_interface_and_the_mix():
-    plan = demo.plan_clips(16, 0)
+    plan = generator.plan_clips(16, 0)
     result = build(plan=plan)
     by_id = {s["id"]: s for s in result.samples}
     assert result.skipped == {}
@@ -72,15 +77,15 @@ def test_samples_are_deterministic_and_written_files_identical(tmp_path):
     a, b = build(), build()
     assert a.samples == b.samples
     sa, sb = make_splits(), make_splits()
-    splits.write_version(tmp_path / "a", sa, {"v": 1})
-    splits.write_version(tmp_path / "b", sb, {"v": 1})
+    store.write_version(tmp_path / "a", sa, {"v": 1})
+    store.write_version(tmp_path / "b", sb, {"v": 1})
     for name in ("train.jsonl", "val.jsonl", "test.jsonl", "llamafactory/train.json", "summary.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    assert splits.read_version(tmp_path / "a") == sa
+    assert store.read_version(tmp_path / "a") == sa
 
 
 def test_latest_annotation_wins_and_snapshot_problems_are_named():
-    plan = demo.plan_clips(4, 0)
+    plan = generator.plan_clips(4, 0)
     events, tasks = snapshot_frames(plan, paper_facts(plan))
     key = plan[1].key
     redo = events[events.clip_id == key].copy()
@@ -99,7 +104,7 @@ def test_latest_annotation_wins_and_snapshot_problems_are_named():
 
 
 def test_unclipped_and_unannotated_clips_are_skipped_with_reasons():
-    plan = demo.plan_clips(6, 0)
+    plan = generator.plan_clips(6, 0)
     facts = paper_facts(plan)
     events, tasks = snapshot_frames(plan[:5], facts)
     del facts[plan[0].key]
@@ -118,55 +123,55 @@ def test_split_is_grouped_by_source_stratified_and_passes_the_logic_checks():
     for s, rows in sp.items():
         for x in rows:
             assert where.setdefault(x["source_id"], s) == s  # one split per match
-    assert splits.check_no_leakage(sp).passed
-    for s in splits.SPLITS:  # 16 matches: every class reaches every split
-        assert splits.train_classes(sp[s]) == set(EVENT_CLASSES), s
-    assert splits.check_answers(sp).passed and splits.check_nonempty(sp).passed
-    counts = {s: len({x["clip_id"] for x in sp[s]}) for s in splits.SPLITS}
+    assert checks.check_no_leakage(sp).passed
+    for s in assign.SPLITS:  # 16 matches: every class reaches every split
+        assert set().union(*map(sft.sample_classes, sp[s])) == set(EVENT_CLASSES), s
+    assert checks.check_answers(sp).passed and checks.check_nonempty(sp).passed
+    counts = {s: len({x["clip_id"] for x in sp[s]}) for s in assign.SPLITS}
     assert counts == {"train": 36, "val": 16, "test": 12}
 
 
 def test_assignment_is_stable_when_one_clip_is_added():
     groups = sft.group_classes(build(64).samples)
-    before = splits.assign_splits(groups)
+    before = assign.assign_splits(groups)
     # a clip of a new match
-    after = splits.assign_splits({**groups, "new-match": {"Goal"}})
+    after = assign.assign_splits({**groups, "new-match": {"Goal"}})
     assert {g: after[g] for g in groups} == before
     # a new clip of an existing match goes where its match is and moves nothing
     some = sorted(groups)[5]
     grown = {**groups, some: groups[some] | {"Corner"}}
-    assert splits.assign_splits(grown) == before
+    assert assign.assign_splits(grown) == before
     # and the samples of existing clips do not change either
-    plan = demo.plan_clips(65, 0)
+    plan = generator.plan_clips(65, 0)
     old, new = build(plan=plan[:64]).samples, build(plan=plan).samples
     assert [s for s in new if s["clip_id"] != plan[64].key] == old
 
 
 def test_a_class_seen_only_outside_train_is_pulled_into_train():
-    cfg = splits.SplitConfig(seed=0)
+    cfg = assign.SplitConfig(seed=0)
     names = [f"m{i}" for i in range(200)]
-    test_src = next(n for n in names if splits.base_split(splits.unit(0, n), cfg) == "test")
-    train_src = [n for n in names if splits.base_split(splits.unit(0, n), cfg) == "train"][:4]
+    test_src = next(n for n in names if assign.base_split(assign.unit(0, n), cfg) == "test")
+    train_src = [n for n in names if assign.base_split(assign.unit(0, n), cfg) == "train"][:4]
     groups = {test_src: {"Red card"}, **{n: {"Goal"} for n in train_src}}
-    groups[next(n for n in names if splits.base_split(splits.unit(0, n), cfg) == "val")] = {"Goal"}
-    out = splits.assign_splits(groups, cfg)
+    groups[next(n for n in names if assign.base_split(assign.unit(0, n), cfg) == "val")] = {"Goal"}
+    out = assign.assign_splits(groups, cfg)
     assert out[test_src] == "train"
     assert {"val", "test"} <= set(out.values())
 
 
 def test_three_sources_in_one_base_split_still_fill_all_three():
-    cfg = splits.SplitConfig()
-    for target in splits.SPLITS:
-        names = [n for n in (f"m{i}" for i in range(400)) if splits.base_split(splits.unit(0, n), cfg) == target][:3]
-        out = splits.assign_splits({n: set() for n in names}, cfg)
+    cfg = assign.SplitConfig()
+    for target in assign.SPLITS:
+        names = [n for n in (f"m{i}" for i in range(400)) if assign.base_split(assign.unit(0, n), cfg) == target][:3]
+        out = assign.assign_splits({n: set() for n in names}, cfg)
         assert sorted(out.values()) == ["test", "train", "val"], target
 
 
 def test_too_few_sources_and_bad_fractions_are_clear_errors():
-    with pytest.raises(splits.SplitError, match="need at least 3 sources.*got 2"):
-        splits.assign_splits({"a": {"Goal"}, "b": {"Foul"}})
+    with pytest.raises(assign.SplitError, match="need at least 3 sources.*got 2"):
+        assign.assign_splits({"a": {"Goal"}, "b": {"Foul"}})
     with pytest.raises(ValueError, match="val \\+ test < 1"):
-        splits.SplitConfig(val=0.6, test=0.5)
+        assign.SplitConfig(val=0.6, test=0.5)
 
 
 # ------------------------------------------------------------------ checks
@@ -176,20 +181,20 @@ def test_leaking_split_fails_the_leakage_check():
     sp = make_splits(64)
     leaked = sp["train"][0]
     bad = {**sp, "test": sp["test"] + [dict(leaked, id="copy")]}
-    out = splits.check_no_leakage(bad)
+    out = checks.check_no_leakage(bad)
     assert not out.passed and leaked["source_id"] in out.description and "train+test" in out.description
     # the same footage under another match id is a leak too
     a, b = sp["train"][0], sp["val"][0]
-    out = splits.check_no_leakage(sp, {a["clip_id"]: "same-bytes", b["clip_id"]: "same-bytes"})
+    out = checks.check_no_leakage(sp, {a["clip_id"]: "same-bytes", b["clip_id"]: "same-bytes"})
     assert not out.passed and "videos in two splits" in out.description
 
 
 def test_missing_class_and_empty_split_fail_naming_what():
     sp = make_splits(64)
-    no_red = {**sp, "train": [x for x in sp["train"] if "Red card" not in splits.train_classes([x])]}
-    out = splits.check_class_coverage(no_red)
+    no_red = {**sp, "train": [x for x in sp["train"] if "Red card" not in sft.sample_classes(x)]}
+    out = checks.check_class_coverage(no_red)
     assert not out.passed and out.description == "missing from train: Red card"
-    out = splits.check_nonempty({**sp, "val": []})
+    out = checks.check_nonempty({**sp, "val": []})
     assert not out.passed and out.description == "empty split(s): val"
 
 
@@ -202,7 +207,7 @@ def test_malformed_answer_fails_the_answer_check(answer, reason):
     sp = make_splits(16)
     victim = next(x for x in sp["val"] if x["task"] == "events" and not x["target"])
     victim["messages"][2]["content"] = answer
-    out = splits.check_answers(sp)
+    out = checks.check_answers(sp)
     assert not out.passed and victim["id"] in out.description and reason in out.description
     assert out.metadata["bad"] == 1
 
@@ -211,13 +216,13 @@ def test_answer_that_disagrees_with_its_target_fails():
     sp = make_splits(16)
     victim = next(x for x in sp["train"] if x["task"] == "grounding" and x["target"].get("occurs", True))
     victim["target"] = dict(victim["target"], start_time=victim["target"]["start_time"] + 0.5)
-    assert "differs from target" in splits.answer_problem(victim)
+    assert "differs from target" in checks.answer_problem(victim)
 
 
 def test_video_check_on_real_clips(demo_data):
     layout: DataLayout = demo_data.layout
     sp = make_splits_from(demo_data)
-    assert splits.check_videos(sp).passed
+    assert checks.check_videos(sp).passed
     clips = sorted({x["video"] for x in sp["test"]})
     # one clip re-encoded at 25 fps, one deleted
     src = layout.clip(sp["test"][0]["clip_id"])
@@ -225,7 +230,7 @@ def test_video_check_on_real_clips(demo_data):
                     "-c:v", "libx264", "-preset", "ultrafast", str(src)], check=True)
     gone = next(v for v in clips if v != str(src))
     layout.root.joinpath(gone).unlink()
-    out = splits.check_videos(sp)
+    out = checks.check_videos(sp)
     assert not out.passed and out.metadata["bad"] == 2
     assert "25.000 fps, expected 4" in out.description and "file not found" in out.description
 
@@ -234,10 +239,10 @@ def test_sharegpt_export_and_load_latest(tmp_path):
     sp = make_splits(16)
     layout = DataLayout(tmp_path / "data")
     with pytest.raises(FileNotFoundError, match="materialize the sft_splits asset"):
-        splits.load_latest(layout)
-    splits.write_version(layout.splits_dir / "v1", sp, {"version": "v1"})
-    splits.set_latest(layout.splits_dir, "v1")
-    loaded = splits.load_latest(layout)
+        store.load_latest(layout)
+    store.write_version(layout.splits_dir / "v1", sp, {"version": "v1"})
+    store.set_latest(layout.splits_dir, "v1")
+    loaded = store.load_latest(layout)
     assert loaded.version == "v1" and dict(loaded) == sp and loaded.manifest == {"version": "v1"}
     lf = json.loads((loaded.path / "llamafactory" / "train.json").read_text())
     first = sp["train"][0]
@@ -245,7 +250,7 @@ def test_sharegpt_export_and_load_latest(tmp_path):
                                   {"role": "assistant", "content": first["messages"][2]["content"]}],
                      "system": prompts.SYSTEM_PROMPT, "videos": [first["video"]]}
     info = json.loads((loaded.path / "llamafactory" / "dataset_info.json").read_text())
-    assert info[splits.LLAMAFACTORY_NAME]["formatting"] == "sharegpt"
-    md = splits.to_markdown(splits.summary_frame(sp))
+    assert info[store.LLAMAFACTORY_NAME]["formatting"] == "sharegpt"
+    md = store.to_markdown(store.summary_frame(sp))
     assert md.splitlines()[0] == "| class / count | train | val | test | total |"
     assert all(f"| {c} |" in md for c in EVENT_CLASSES)

@@ -6,8 +6,8 @@ import subprocess
 
 from dagster import AssetKey, DagsterInstance, asset, materialize
 
-from football_assets.assets.dataset import sft_splits
-from football_assets.core import splits
+from football_assets.defs.dataset.assets import sft_splits
+from football_assets.core.dataset import checks, store
 from football_assets.core.fsutil import read_json, write_json
 from resources import DataDirResource
 from tests.fixtures_dataset import demo_data, demo_data_master, make_splits_from  # noqa: F401
@@ -23,7 +23,7 @@ def run(data, instance=None):
                        resources={"storage": DataDirResource(root=str(data.layout.root))}, raise_on_error=False)
 
 
-def checks(result) -> dict[str, tuple[bool, str]]:
+def check_outcomes(result) -> dict[str, tuple[bool, str]]:
     return {e.asset_check_evaluation_data.check_name: (e.asset_check_evaluation_data.passed,
                                                        e.asset_check_evaluation_data.description)
             for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
@@ -47,10 +47,10 @@ def test_materialize_writes_checked_splits_and_keeps_its_version(demo_data):
     instance = DagsterInstance.ephemeral()
     result = run(demo_data, instance)
     assert result.success
-    assert set(checks(result)) == set(splits.CHECKS) and all(p for p, _ in checks(result).values()), checks(result)
+    assert set(check_outcomes(result)) == set(checks.CHECKS) and all(p for p, _ in check_outcomes(result).values()), check_outcomes(result)
     assert trainer_ran(result)
     m = meta(result)
-    loaded = splits.load_latest(demo_data.layout)
+    loaded = store.load_latest(demo_data.layout)
     assert loaded.version == m["version"] == data_version(instance)
     assert {s: len(v) for s, v in loaded.items()} == {"train": m["train"], "val": m["val"], "test": m["test"]}
     assert m["clips"] == 16 and m["sources"] == 4 and m["skipped_clips"] == 0 and m["cached"] is False
@@ -66,25 +66,25 @@ def test_materialize_writes_checked_splits_and_keeps_its_version(demo_data):
     # an edited annotation: a new version
     events, tasks = demo_data.frames()
     events.loc[events.index[0], "description"] = "A corrected description."
-    from football_assets.core import annotations
+    from football_assets.core.annotation import snapshots
 
-    annotations.write_snapshot(demo_data.layout, events, tasks)
+    snapshots.write_snapshot(demo_data.layout, events, tasks)
     changed = run(demo_data, instance)
     assert changed.success and data_version(instance) != loaded.version
-    assert splits.load_latest(demo_data.layout).version == data_version(instance)
+    assert store.load_latest(demo_data.layout).version == data_version(instance)
 
 
 def test_missing_class_blocks_training_and_names_the_class(demo_data):
     instance = DagsterInstance.ephemeral()
     assert run(demo_data, instance).success
-    good = splits.load_latest(demo_data.layout).version
+    good = store.load_latest(demo_data.layout).version
     demo_data.write_snapshot([c for c in demo_data.plan if all(e.event != "Red card" for e in c.events)])
     result = run(demo_data, instance)
     assert not result.success and not trainer_ran(result)
-    passed, description = checks(result)["all_classes_in_train"]
+    passed, description = check_outcomes(result)["all_classes_in_train"]
     assert not passed and description == "missing from train: Red card"
     assert meta(result)["latest_moved"] is False
-    assert splits.load_latest(demo_data.layout).version == good  # training keeps reading the good split
+    assert store.load_latest(demo_data.layout).version == good  # training keeps reading the good split
 
 
 def test_leaking_footage_blocks_training(demo_data):
@@ -97,14 +97,14 @@ def test_leaking_footage_blocks_training(demo_data):
     write_json(layout.clip_facts(b), {**facts, "sha256": read_json(layout.clip_facts(a))["sha256"]})
     result = run(demo_data)
     assert not result.success and not trainer_ran(result)
-    passed, description = checks(result)["no_source_leakage"]
+    passed, description = check_outcomes(result)["no_source_leakage"]
     assert not passed and "videos in two splits" in description and "train+test" in description
 
 
 def test_malformed_answer_and_bad_video_block_training(demo_data):
     """A split file damaged and a clip replaced after they were written (the checks read the files)."""
     assert run(demo_data).success
-    loaded = splits.load_latest(demo_data.layout)
+    loaded = store.load_latest(demo_data.layout)
     rows = loaded["val"]
     bad = next(r for r in rows if r["task"] == "events")
     bad["messages"][2]["content"] = '[{"event": "Goal", "start_time": 2.0, "end_time": 1.0}]'
@@ -114,7 +114,7 @@ def test_malformed_answer_and_bad_video_block_training(demo_data):
                    check=True)
     result = run(demo_data)
     assert not result.success and not trainer_ran(result)
-    c = checks(result)
+    c = check_outcomes(result)
     assert c["answers_round_trip"][0] is False and bad["id"] in c["answers_round_trip"][1]
     assert "start_time 2.0 must be before end_time 1.0" in c["answers_round_trip"][1]
     assert c["videos_exist_4fps"][0] is False and "25.000 fps, expected 4" in c["videos_exist_4fps"][1]

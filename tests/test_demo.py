@@ -4,22 +4,26 @@ import hashlib
 import json
 from collections import Counter
 
-from football_assets.core import demo, ingest, ls_export
+from football_assets.core.annotation import demo_labels
+from football_assets.core.demo import generator
+
+
+from football_assets.core.annotation import ls_export
 from football_assets.core.events import EVENT_CLASSES
 from football_assets.core.layout import DataLayout
-from football_assets.core.sources import demo_sources
+from football_assets.core.ingest.sources import demo_sources
 
 
 def frames_digest(clip, every=20) -> str:
     h = hashlib.sha256()
-    for i, frame in enumerate(demo.render_frames(clip)):
+    for i, frame in enumerate(generator.render_frames(clip)):
         if i % every == 0:
             h.update(frame.tobytes())
     return h.hexdigest()
 
 
 def test_same_seed_same_clips_other_seed_other_clips():
-    a, b, c = demo.plan_clips(12, seed=0), demo.plan_clips(12, seed=0), demo.plan_clips(12, seed=1)
+    a, b, c = generator.plan_clips(12, seed=0), generator.plan_clips(12, seed=0), generator.plan_clips(12, seed=1)
     assert [x.events for x in a] == [x.events for x in b]
     assert [x.key for x in a] == [x.key for x in b] != [x.key for x in c]
     assert [x.events for x in a] != [x.events for x in c]
@@ -27,7 +31,7 @@ def test_same_seed_same_clips_other_seed_other_clips():
 
 
 def test_every_class_appears_with_empty_and_double_clips():
-    clips = demo.plan_clips(64, seed=0)
+    clips = generator.plan_clips(64, seed=0)
     counts = Counter(e.event for c in clips for e in c.events)
     assert set(counts) == set(EVENT_CLASSES)
     assert min(counts.values()) >= 6
@@ -45,27 +49,27 @@ def test_every_class_appears_with_empty_and_double_clips():
 
 def test_events_are_visible_in_the_frames():
     """Each event changes the pitch (above the broadcast graphic) versus the same clip without it."""
-    for clip in demo.plan_clips(16, seed=0):
+    for clip in generator.plan_clips(16, seed=0):
         for ev in clip.events:
-            plain = demo.DemoClip(clip.key, clip.source_id, clip.index, clip.seed, [])
+            plain = generator.DemoClip(clip.key, clip.source_id, clip.index, clip.seed, [])
             t = int((ev.start_time + ev.end_time) / 2 * clip.fps)
-            with_event = list(demo.render_frames(clip))[t].astype(int)[: demo.BAND_Y0]
-            without = list(demo.render_frames(plain))[t].astype(int)[: demo.BAND_Y0]
+            with_event = list(generator.render_frames(clip))[t].astype(int)[: generator.BAND_Y0]
+            without = list(generator.render_frames(plain))[t].astype(int)[: generator.BAND_Y0]
             assert (abs(with_event - without).sum(axis=2) > 60).sum() > 30, ev.event
 
 
 def test_broadcast_graphic_shows_the_class_exactly_while_the_event_lasts():
     """The lower-third band has the class's colour on every frame inside [start, end) and on no other."""
-    bands = {cls: demo.GRAPHICS[cls][0] for cls in EVENT_CLASSES}
+    bands = {cls: generator.GRAPHICS[cls][0] for cls in EVENT_CLASSES}
     assert len(set(bands.values())) >= 7  # the two cards share the band and differ by their icon
-    assert demo.GRAPHICS["Yellow card"][1] != demo.GRAPHICS["Red card"][1]
+    assert generator.GRAPHICS["Yellow card"][1] != generator.GRAPHICS["Red card"][1]
     seen = set()
-    for clip in demo.plan_clips(24, seed=2):
-        frames = list(demo.render_frames(clip))
+    for clip in generator.plan_clips(24, seed=2):
+        frames = list(generator.render_frames(clip))
         for f, frame in enumerate(frames):
             t = f / clip.fps
             active = [e for e in clip.events if e.start_time <= t < e.end_time]
-            probe = tuple(int(v) for v in frame[demo.BAND_Y0 + 2, demo.WIDTH - 30])  # band, right of any caption
+            probe = tuple(int(v) for v in frame[generator.BAND_Y0 + 2, generator.WIDTH - 30])  # band, right of any caption
             if active:
                 assert probe == bands[active[0].event], (clip.key, t, active[0].event)
                 seen.add(active[0].event)
@@ -77,9 +81,9 @@ def test_broadcast_graphic_shows_the_class_exactly_while_the_event_lasts():
 def test_ground_truth_is_a_label_studio_export_that_round_trips(tmp_path):
     layout = DataLayout(tmp_path)
     source = demo_sources(8)[5]
-    path = ingest.write_demo_ground_truth(layout, source)
+    path = demo_labels.write_demo_ground_truth(layout, source)
     [task] = json.loads(path.read_text())
-    truth = demo.plan_clips(8)[5].events
+    truth = generator.plan_clips(8)[5].events
     regions = [r for r in task["annotations"][0]["result"] if r["type"] == "timelinelabels"]
     texts = {r["id"]: r["value"]["text"][0] for r in task["annotations"][0]["result"] if r["type"] == "textarea"}
     assert task["data"]["clip_id"] == source.key and task["data"]["fps"] == 4
@@ -93,6 +97,6 @@ def test_ground_truth_is_a_label_studio_export_that_round_trips(tmp_path):
 
 def test_a_clip_is_the_same_however_many_clips_are_planned():
     """``clip_at`` plans only up to the clip it needs; that must equal the clip in a larger plan."""
-    full = demo.plan_clips(20, seed=3)
+    full = generator.plan_clips(20, seed=3)
     for i in (0, 7, 19):
-        assert demo.clip_at(f"demo:3:{i}").events == full[i].events
+        assert generator.clip_at(f"demo:3:{i}").events == full[i].events

@@ -13,12 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from football_assets.assets.training import LoraAdapterConfig, build_train_config
+from football_assets.defs.training.assets import LoraAdapterConfig, build_train_config
 from football_assets.core import prompts
-from football_assets.core import splits as splits_mod
+from football_assets.core.dataset import store
 from football_assets.core.fsutil import write_json
-from football_assets.core.inference import EventPredictor
-from football_assets.core.metrics import presence_scores
+from football_assets.core.inference.predictor import EventPredictor
+from football_assets.core.evaluation.metrics import presence_scores
 from resources.gpu import GpuResource
 from tests.fixtures_dataset import DemoData, make_splits_from
 
@@ -29,14 +29,14 @@ def test_default_training_learns_the_demo_event_classes(tmp_path):
     data = DemoData(tmp_path, n=64)
     splits = make_splits_from(data)
     assert len({s["clip_id"] for s in splits["train"]}) >= 30
-    splits_mod.write_version(data.layout.splits_dir / "q1", splits, {"version": "q1"})
-    splits_mod.set_latest(data.layout.splits_dir, "q1")
+    store.write_version(data.layout.splits_dir / "q1", splits, {"version": "q1"})
+    store.set_latest(data.layout.splits_dir, "q1")
     cfg = build_train_config(LoraAdapterConfig(), GpuResource(profile="cpu"), data.layout,
-                             splits_mod.load_latest(data.layout))
+                             store.load_latest(data.layout))
     cfg_path = tmp_path / "train_config.json"
     write_json(cfg_path, cfg.__dict__)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "football_assets.core.train", "--config", str(cfg_path)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "football_assets.core.training.train", "--config", str(cfg_path)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 

@@ -6,10 +6,12 @@ import shutil
 from dagster import DagsterInstance, materialize
 
 from football_assets import cli
-from football_assets.assets.evaluation import evaluation_report, predictions
-from football_assets.core import annotations, demo, report
+from football_assets.defs.evaluation.assets import evaluation_report, predictions
+from football_assets.core.annotation import snapshots
+from football_assets.core.demo import generator
+from football_assets.core.evaluation import report
 from football_assets.core.fsutil import read_json, write_json
-from football_assets.core.video import probe
+from football_assets.core.ingest.video import probe
 from resources import DataDirResource
 from tests.fixtures_dataset import snapshot_frames
 from tests.fixtures_evaluation import flash_video
@@ -30,7 +32,7 @@ def _check(result, name="no_f1_regression"):
 
 def test_evaluation_report_and_regression_gate(eval_layout):
     layout = eval_layout
-    meta = read_json(layout.models_dir / "lora_adapter" / "train_meta.json")
+    meta = read_json(layout.adapter_dir / "train_meta.json")
     cfg = {**FAST, "max_samples": 2}
     first = _materialize([evaluation_report], layout, cfg)
     assert first.success
@@ -60,16 +62,16 @@ def test_evaluation_report_and_regression_gate(eval_layout):
 
 def test_predictions_cover_unannotated_clips_only(eval_layout):
     layout = eval_layout
-    plan = demo.plan_clips(8, 0)
+    plan = generator.plan_clips(8, 0)
     facts = {c["clip_id"]: c for c in json_facts(layout)}
     events, tasks = snapshot_frames(plan[:6], facts)
-    annotations.write_snapshot(layout, events, tasks)
+    snapshots.write_snapshot(layout, events, tasks)
     result = _materialize([predictions], layout, FAST)
     assert result.success
-    latest = read_json(layout.root / "predictions" / "latest.json")
+    latest = read_json(layout.predictions_file)
     assert set(latest) == {"model_version", "clips"}
     assert sorted(latest["clips"]) == sorted(c.key for c in plan[6:])
-    assert latest["model_version"] == read_json(layout.models_dir / "lora_adapter" / "train_meta.json")["model_version"]
+    assert latest["model_version"] == read_json(layout.adapter_dir / "train_meta.json")["model_version"]
     for evs in latest["clips"].values():
         assert all(set(e) == {"event", "start_time", "end_time", "description", "confidence"} for e in evs)
 
@@ -79,7 +81,7 @@ def json_facts(layout):
 
 
 def test_analyze_command_with_real_model(eval_layout, tmp_path, capsys):
-    adapter = eval_layout.models_dir / "lora_adapter"
+    adapter = eval_layout.adapter_dir
     video = flash_video(tmp_path / "long.mp4", 7, (3, 4), size="400x300", rate="30")  # windows 0-4 s, 3-7 s
     out, overlay = tmp_path / "events.json", tmp_path / "overlay.mp4"
     rc = cli.main(["analyze", str(video), "--adapter", str(adapter), "--out", str(out), "--overlay", str(overlay),
@@ -95,7 +97,7 @@ def test_analyze_command_with_real_model(eval_layout, tmp_path, capsys):
 def test_analyze_mismatched_adapter_is_a_clear_error(eval_layout, tmp_path, capsys):
     video = flash_video(tmp_path / "clip.mp4", 2, (0.5, 1))
     bad = tmp_path / "bad_adapter"
-    shutil.copytree(eval_layout.models_dir / "lora_adapter", bad)
+    shutil.copytree(eval_layout.adapter_dir, bad)
     cfg = json.loads((bad / "adapter_config.json").read_text())
     cfg["r"] = cfg["r"] * 2  # weights saved with another LoRA rank
     (bad / "adapter_config.json").write_text(json.dumps(cfg))

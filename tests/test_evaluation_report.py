@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from football_assets.core import prompts, report
+from football_assets.core import prompts
+
+from football_assets.core.evaluation import report
 
 
 def _sample(i, task, target, raw):

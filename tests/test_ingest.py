@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from football_assets.core.sources import demo_sources
-from football_assets.core.video import OUT_HEIGHT, OUT_WIDTH, probe, read_frames, validate_clip
+from football_assets.core.ingest.sources import demo_sources
+from football_assets.core.ingest.video import OUT_HEIGHT, OUT_WIDTH, probe, read_frames, validate_clip
 from tests.fixtures_video import failure_message, leftovers, make_video
 
 
@@ -31,8 +31,7 @@ def test_demo_clip_materializes_with_green_checks(clip_runner):
     assert meta["frames"] == 32 and meta["duration_s"] == pytest.approx(8.0)
     raw = metadata(result, "raw_clips")
     assert raw["source_kind"] == "demo" and raw["fps"] == 25 and len(raw["sha256"]) == 64
-    gt = clip_runner.layout.labels_dir / "demo" / f"{key}.json"
-    assert gt.exists()
+    assert not (clip_runner.layout.root / "labels").exists()  # labels are the annotation stage's, not ingest's
     assert leftovers(clip_runner.layout) == []
 
 

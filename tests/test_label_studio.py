@@ -6,13 +6,13 @@ import json
 import pytest
 from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context, materialize
 
-from football_assets.assets.annotation import annotations, label_studio_tasks
-from football_assets.core import annotations as A
-from football_assets.core import ls_export
+from football_assets.defs.annotation.assets import annotations, label_studio_predictions, label_studio_tasks
+from football_assets.core.annotation import snapshots
+from football_assets.core.annotation import ls_export
 from football_assets.core.events import Event
 from football_assets.core.fsutil import write_json
-from football_assets.core.label_studio_client import LabelStudioClient, LabelStudioError
-from football_assets.sensors.label_studio import label_studio_sensor
+from football_assets.core.annotation.ls_client import LabelStudioClient, LabelStudioError
+from football_assets.defs.annotation.sensors import label_studio_sensor
 from resources import DataDirResource
 from resources.label_studio import LabelStudioResource
 
@@ -79,7 +79,7 @@ def test_annotations_made_in_label_studio_come_out_in_seconds(label_studio_data)
     _annotate(client, tasks[c2][0]["id"], [Event("Corner", 0.0, 1.0)], was_cancelled=True)  # skipped
     res = _materialize(server, title, [annotations])
     assert res.success and all(c.passed for c in res.get_asset_check_evaluations())
-    snap = A.load_latest(layout)
+    snap = snapshots.load_latest(layout)
     got = snap.events[snap.events.clip_id == c0]
     assert [(r.event, r.start_time, r.end_time, r.description) for r in got.itertuples()] == \
            [(e.event, e.start_time, e.end_time, e.description) for e in events]
@@ -98,26 +98,26 @@ def test_predictions_round_trip(label_studio_data):
     pred = [{"event": "Shot on target", "start_time": 2.25, "end_time": 3.0, "description": "low shot, saved",
              "confidence": 0.75},
             {"event": "Corner", "start_time": 6.0, "end_time": 7.25, "description": "", "confidence": 0.5}]
-    path = layout.root / "predictions" / "latest.json"
+    path = layout.predictions_file
     write_json(path, {"model_version": "lora-test-1", "clips": {c0: pred}})
     try:
-        first = _materialize(server, title, [label_studio_tasks])
-        again = _materialize(server, title, [label_studio_tasks])
+        first = _materialize(server, title, [label_studio_tasks, label_studio_predictions])
+        again = _materialize(server, title, [label_studio_tasks, label_studio_predictions])
     finally:
         path.unlink()
-    assert _meta(first, "label_studio_tasks")["predictions_added"] == 1
-    assert _meta(again, "label_studio_tasks")["predictions_added"] == 0
+    assert _meta(first, "label_studio_predictions")["predictions_added"] == 1
+    assert _meta(again, "label_studio_predictions")["predictions_added"] == 0
     client = LabelStudioClient(server.url, server.token, title)
     task = client.tasks_by_clip(client.ensure_project())[c0][0]
     [p] = task["predictions"]
     assert p["model_version"] == "lora-test-1" and p["score"] == pytest.approx(0.625)
-    back = A.parse_result(p["result"], 4.0, "prediction")
+    back = snapshots.parse_result(p["result"], 4.0, "prediction")
     assert [(e.event, e.start_time, e.end_time, e.description) for e in back] == \
            [(d["event"], d["start_time"], d["end_time"], d["description"]) for d in pred]
     # the annotator accepts the pre-annotation as is: it comes back out of the annotations asset unchanged
     client.sdk.annotations.create(id=task["id"], result=p["result"], lead_time=3.0)
     assert _materialize(server, title, [annotations]).success
-    got = A.load_latest(layout).events
+    got = snapshots.load_latest(layout).events
     assert [(r.event, r.start_time, r.end_time) for r in got[got.clip_id == c0].itertuples()] == \
            [(d["event"], d["start_time"], d["end_time"]) for d in pred]
 
@@ -187,7 +187,7 @@ def test_server_killed_mid_sync_loses_and_duplicates_nothing(label_studio_data):
     tasks = client.tasks_by_clip(pid)
     _annotate(client, tasks[clips[0]["clip_id"]][0]["id"], [Event("Red card", 3.0, 4.0, "second yellow")])
     assert _materialize(server, title, [annotations]).success
-    before = A.load_latest(layout).version
+    before = snapshots.load_latest(layout).version
 
     def crash(n_created):
         if n_created == 1:
@@ -195,7 +195,7 @@ def test_server_killed_mid_sync_loses_and_duplicates_nothing(label_studio_data):
     with pytest.raises(LabelStudioError, match=rf"Label Studio at {server.url}: .* failed"):
         client.push_tasks(pid, clips, batch_size=1, on_batch=crash)      # dies after the 3rd clip's task
     down = _materialize(server, title, [annotations], raise_on_error=False)
-    assert not down.success and A.load_latest(layout).version == before  # a failed pull writes nothing
+    assert not down.success and snapshots.load_latest(layout).version == before  # a failed pull writes nothing
     assert server.token not in _all_log_text(down)
 
     server.start()
@@ -204,7 +204,7 @@ def test_server_killed_mid_sync_loses_and_duplicates_nothing(label_studio_data):
     assert _meta(res, "label_studio_tasks")["tasks_created"] == 1
     tasks = client.tasks_by_clip(pid)
     assert sorted(tasks) == sorted(c["clip_id"] for c in clips) and all(len(v) == 1 for v in tasks.values())
-    snap = A.load_latest(layout)
+    snap = snapshots.load_latest(layout)
     assert snap.version == before                                         # same annotations, same snapshot
     red = snap.events[snap.events.clip_id == clips[0]["clip_id"]]
     assert [(r.event, r.start_time, r.end_time, r.description) for r in red.itertuples()] == \

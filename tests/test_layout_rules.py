@@ -1,20 +1,114 @@
-"""Project rules that keep the code usable outside Dagster."""
+"""Project rules that keep the code usable outside Dagster and the layout walkable: the core never imports
+Dagster, nothing imports a command-line module, no two packages import each other, resources are
+configuration only, and the code location's wiring matches ``tests/snapshots/definitions.txt``."""
 
 import ast
+import os
+from collections import defaultdict
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parents[1] / "football_assets" / "core"
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ROOT / "football_assets" / "core"
+SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
+
+
+def _imports(path: Path) -> list[str]:
+    """Absolute module names a file imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    return out
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _sources() -> list[Path]:
+    return [p for top in ("football_assets", "resources", "deploy") for p in (ROOT / top).rglob("*.py")]
+
+
+def _package(module: str) -> str:
+    """The unit the no-cycles rule speaks of: ``football_assets.<core|defs>.<stage>``, else two levels."""
+    parts = module.split(".")
+    if parts[0] == "football_assets" and len(parts) > 2 and parts[1] in ("core", "defs"):
+        return ".".join(parts[:3])
+    return ".".join(parts[:2]) if parts[0] == "football_assets" else parts[0]
 
 
 def test_core_never_imports_dagster():
     offenders = []
     for path in CORE.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            offenders += [f"{path.name}: {n}" for n in names if n == "dagster" or n.startswith("dagster.")
-                          or n.startswith("dagster_") and n != "dagster_pipes"]
+        offenders += [f"{path.relative_to(CORE)}: {n}" for n in _imports(path)
+                      if n == "dagster" or n.startswith("dagster.") or n.startswith("dagster_") and not n.startswith("dagster_pipes")]
     assert offenders == []
+
+
+def test_no_module_imports_a_command_line_module():
+    offenders = [f"{_module(p)} imports {n}" for p in _sources() if not _module(p).startswith("football_assets.cli")
+                 for n in _imports(p) if n.startswith("football_assets.cli")]
+    assert offenders == []
+
+
+def test_resources_are_configuration_only():
+    offenders = [f"{_module(p)} imports {n}" for p in (ROOT / "resources").rglob("*.py")
+                 for n in _imports(p) if n.split(".")[0] == "football_assets"]
+    assert offenders == []
+
+
+def test_no_two_packages_import_each_other():
+    edges: dict[str, set[str]] = defaultdict(set)
+    for path in _sources():
+        src = _package(_module(path))
+        for name in _imports(path):
+            if name.split(".")[0] in ("football_assets", "resources", "deploy"):
+                dst = _package(name)
+                if dst != src and dst.count(".") >= src.count(".") - 1:
+                    edges[src].add(dst)
+    both_ways = sorted(f"{a} <-> {b}" for a in edges for b in edges[a] if a < b and a in edges.get(b, ()))
+    assert both_ways == []
+
+
+def describe_definitions() -> str:
+    """One line per asset, check, job, schedule, sensor and resource: what a wiring review looks at."""
+    from football_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    lines = []
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        parts = node.partitions_def.__class__.__name__ if node.partitions_def else "-"
+        deps = ",".join(sorted(d.to_user_string() for d in node.parent_keys))
+        lines.append(f"asset {key.to_user_string()} group={node.group_name} partitions={parts} pool={node.pools or '-'} "
+                     f"deps=[{deps}]")
+    for check in sorted(graph.asset_check_keys, key=lambda c: (c.asset_key.to_user_string(), c.name)):
+        spec = graph.get_check_spec(check)
+        lines.append(f"check {check.asset_key.to_user_string()}:{check.name} blocking={spec.blocking}")
+    repo = defs.get_repository_def()
+    for job in sorted(repo.get_all_jobs(), key=lambda j: j.name):
+        if not job.name.startswith("__"):
+            lines.append(f"job {job.name}")
+    for s in sorted(repo.schedule_defs, key=lambda s: s.name):
+        lines.append(f"schedule {s.name} job={s.job_name} cron={s.cron_schedule!r}")
+    for s in sorted(repo.sensor_defs, key=lambda s: s.name):
+        lines.append(f"sensor {s.name} jobs={','.join(sorted(j.name for j in s.jobs)) if s.has_jobs else '-'}")
+    lines += [f"resource {k}" for k in sorted(repo.get_top_level_resources())]
+    return "\n".join(lines) + "\n"
+
+
+def test_definitions_match_the_reviewed_snapshot(monkeypatch):
+    """A wiring change shows up in review as a diff of tests/snapshots/definitions.txt
+    (regenerate with ``UPDATE_SNAPSHOTS=1 pytest tests/test_layout_rules.py``)."""
+    monkeypatch.delenv("FOOTBALL_RETRAIN_CRON", raising=False)
+    got = describe_definitions()
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(got)
+    assert got == SNAPSHOT.read_text(), "definitions changed: review, then regenerate the snapshot (see docstring)"
 
 
 def test_definitions_load_with_ingest_assets():

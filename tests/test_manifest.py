@@ -2,7 +2,7 @@
 
 import pytest
 
-from football_assets.core.sources import ManifestError, load_manifest
+from football_assets.core.ingest.sources import ManifestError, load_manifest
 
 
 def write(tmp_path, text):

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from football_assets.core import prompts
-from football_assets.core.model import MODELS, UnknownModelError, get_spec, load_base, lora_config
-from football_assets.core.train import Collator, SFTDataset
-from football_assets.core.video_inputs import VideoBudget, VideoCache, sample_indices
+from football_assets.core.training.model import MODELS, UnknownModelError, get_spec, load_base, lora_config
+from football_assets.core.training.train import Collator, SFTDataset
+from football_assets.core.training.video_inputs import VideoBudget, VideoCache, sample_indices
 from resources.gpu import PROFILES, GpuResource
 
 
@@ -93,8 +93,8 @@ def test_gpu_resource_profiles_and_launchers(tmp_path):
     cmd = a100.command("c.json")
     assert cmd[0].endswith("deepspeed") and "--num_gpus=4" in cmd and cmd[-2:] == ["--config", "c.json"]
     tr = GpuResource(launcher="torchrun", gpus=2).command("c.json")
-    assert tr[0].endswith("torchrun") and "--nproc_per_node=2" in tr and "football_assets.core.train" in tr
-    assert GpuResource().command("c.json")[1:3] == ["-m", "football_assets.core.train"]
+    assert tr[0].endswith("torchrun") and "--nproc_per_node=2" in tr and "football_assets.core.training.train" in tr
+    assert GpuResource().command("c.json")[1:3] == ["-m", "football_assets.core.training.train"]
     assert set(PROFILES) == {"a100-80gb", "cpu"}
     with pytest.raises(ValueError, match="unknown GPU profile 'h100'"):
         GpuResource(profile="h100").overrides()

@@ -14,14 +14,15 @@ from dagster._core.instance.config import dagster_instance_config_schema
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._utils.schedules import cron_string_iterator
 
-from football_assets import schedules
+from football_assets.defs.training import schedules
 from football_assets.definitions import defs
-from football_assets.jobs import ingest_job, training_job
-from resources.deploy import pools
-from resources.deploy.k8s import CPU_TAGS, GPU_TRAINING_TAGS, K8S_CONFIG_TAG
+from football_assets.defs.ingest.jobs import ingest_job
+from football_assets.defs.training.jobs import training_job
+from deploy import pools
+from football_assets.defs.placement import CPU_TAGS, GPU_POOL, GPU_TRAINING_TAGS, K8S_CONFIG_TAG
 from tests.fixtures_ops import BIN, ROOT
 
-DEPLOY = ROOT / "resources" / "deploy"
+DEPLOY = ROOT / "deploy"
 
 
 def test_definitions_validate_with_workspace(ops_home):
@@ -85,7 +86,7 @@ def test_retrain_cron_from_env(monkeypatch):
     with pytest.raises(ValueError, match="FOOTBALL_RETRAIN_CRON='every monday' is not a valid"):
         schedules.retrain_cron()
     # the env var is read when the code location loads: a fresh interpreter picks it up
-    code = "from football_assets.schedules import weekly_retrain_schedule as s; print(s.cron_schedule)"
+    code = "from football_assets.defs.training.schedules import weekly_retrain_schedule as s; print(s.cron_schedule)"
     out = subprocess.run([str(BIN / "python"), "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "FOOTBALL_RETRAIN_CRON": "0 4 * * 0"})
     assert out.stdout.strip().splitlines()[-1] == "0 4 * * 0", out.stderr
@@ -126,7 +127,7 @@ def test_gpu_tags_and_gpu_pool_go_together():
         for key in spec_asset.keys:
             op_tags = spec_asset.op.tags if hasattr(spec_asset, "op") else {}
             wants_gpu = "nvidia.com/gpu" in json.dumps(op_tags.get(K8S_CONFIG_TAG, {}))
-            in_gpu_pool = getattr(spec_asset.op, "pool", None) == pools.GPU_POOL
+            in_gpu_pool = getattr(spec_asset.op, "pool", None) == GPU_POOL
             assert wants_gpu == in_gpu_pool, f"{key.to_user_string()}: gpu tags {wants_gpu}, gpu pool {in_gpu_pool}"
 
 
@@ -181,7 +182,7 @@ def test_deepspeed_pipes_pod_example_builds_a_multi_gpu_pod():
                          cfg["base_pod_spec"])
     container = pod.spec.containers[0]
     assert container.command[:3] == ["deepspeed", "--num_gpus", str(cfg["gpus"])]
-    assert container.command[container.command.index("--module") + 1] == "football_assets.core.train"
+    assert container.command[container.command.index("--module") + 1] == "football_assets.core.training.train"
     assert container.resources.limits["nvidia.com/gpu"] == str(cfg["gpus"])
     assert {m.mount_path for m in container.volume_mounts} == {"/data", "/dev/shm"}
     assert "DAGSTER_PIPES_CONTEXT" in {e.name for e in container.env}

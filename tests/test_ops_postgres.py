@@ -1,4 +1,4 @@
-"""PostgreSQL storage for a shared deployment (resources/deploy/dagster-postgres.yaml) against a real
+"""PostgreSQL storage for a shared deployment (deploy/dagster-postgres.yaml) against a real
 server: the instance loads, a partitioned clip materializes into it, pool limits work there too."""
 
 import os
@@ -6,13 +6,13 @@ import shutil
 
 from dagster import DagsterInstance, materialize
 
-from football_assets.assets.ingest import clips_4fps, raw_clips
-from football_assets.core import ingest
+from football_assets.defs.ingest.assets import clips_4fps, raw_clips
+from football_assets.core.ingest import catalog
 from football_assets.core.layout import DataLayout
-from football_assets.core.sources import demo_sources
-from football_assets.partitions import clip_partitions
+from football_assets.core.ingest.sources import demo_sources
+from football_assets.defs.ingest.partitions import clip_partitions
 from resources import DataDirResource
-from resources.deploy import pools
+from deploy import pools
 from tests.fixtures_ops import ROOT
 
 
@@ -21,7 +21,7 @@ def test_postgres_instance_runs_a_materialization(postgres_server, tmp_path, mon
         monkeypatch.setenv(k, v)
     home = tmp_path / "pg_home"
     home.mkdir()
-    shutil.copy(ROOT / "resources" / "deploy" / "dagster-postgres.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "deploy" / "dagster-postgres.yaml", home / "dagster.yaml")
 
     with DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
@@ -31,7 +31,7 @@ def test_postgres_instance_runs_a_materialization(postgres_server, tmp_path, mon
 
         layout = DataLayout(tmp_path / "data")
         source = demo_sources(1)[0]
-        ingest.register(layout, [source])
+        catalog.register(layout, [source])
         instance.add_dynamic_partitions(clip_partitions.name, [source.key])
         result = materialize([raw_clips, clips_4fps], instance=instance, partition_key=source.key,
                              resources={"storage": DataDirResource(root=str(layout.root))})

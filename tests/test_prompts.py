@@ -5,7 +5,7 @@ import json
 import pytest
 
 from football_assets.core import prompts
-from football_assets.core.demo import plan_clips
+from football_assets.core.demo.generator import plan_clips
 from football_assets.core.events import EVENT_CLASSES, Event
 from football_assets.core.prompts import AnswerParseError
 

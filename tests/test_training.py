@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from football_assets.core.model import UnknownModelError
-from football_assets.core.train import CONFIG_DIR, TrainConfig, TrainConfigError
+from football_assets.core.training.model import UnknownModelError
+from football_assets.core.training.train import CONFIG_DIR, TrainConfig, TrainConfigError
 from tests.fixtures_training import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def test_short_training_lowers_loss_and_adapter_answers(demo_splits, tmp_path):
     layout, splits_dir = demo_splits
     out = tmp_path / "run"
     cfg = tiny_config(splits_dir, out, max_steps=8, save_steps=100, demo_pretrain_steps=4)
-    finish(launch([PY, "-m", "football_assets.core.train"], cfg, tmp_path, "train"), tmp_path, "train")
+    finish(launch([PY, "-m", "football_assets.core.training.train"], cfg, tmp_path, "train"), tmp_path, "train")
     metrics = json.loads((out / "metrics.json").read_text())
     losses = [p["loss"] for p in metrics["loss_curve"]]
     assert len(losses) == 8
@@ -55,7 +55,7 @@ def test_short_training_lowers_loss_and_adapter_answers(demo_splits, tmp_path):
     acfg = json.loads((adapter / "adapter_config.json").read_text())
     assert "language_model" in acfg["target_modules"] and acfg["r"] == 16
 
-    from football_assets.core.inference import EventPredictor
+    from football_assets.core.inference.predictor import EventPredictor
 
     sample = json.loads((splits_dir / "test.jsonl").read_text().splitlines()[0])
     pred = EventPredictor("tiny", adapter)
@@ -71,7 +71,7 @@ def test_training_resumes_after_kill(demo_splits, tmp_path):
     layout, splits_dir = demo_splits
     out = tmp_path / "run"
     cfg = tiny_config(splits_dir, out, max_steps=12, save_steps=2)
-    proc = launch([PY, "-m", "football_assets.core.train"], cfg, tmp_path, "first")
+    proc = launch([PY, "-m", "football_assets.core.training.train"], cfg, tmp_path, "first")
     ckpts = out / "checkpoints"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
@@ -85,7 +85,7 @@ def test_training_resumes_after_kill(demo_splits, tmp_path):
     assert not (out / "metrics.json").exists()
     killed_at = max(int(p.name.split("-")[1]) for p in ckpts.glob("checkpoint-*"))
     assert 0 < killed_at < 12
-    finish(launch([PY, "-m", "football_assets.core.train"], cfg, tmp_path, "second"), tmp_path, "second")
+    finish(launch([PY, "-m", "football_assets.core.training.train"], cfg, tmp_path, "second"), tmp_path, "second")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["resumed_from"] and metrics["resumed_from"].endswith(f"checkpoint-{killed_at}")
     assert metrics["steps"] == 12
@@ -97,7 +97,7 @@ def test_deepspeed_zero2_two_cpu_processes(demo_splits, tmp_path):
     layout, splits_dir = demo_splits
     out = tmp_path / "run"
     cfg = tiny_config(splits_dir, out, max_steps=3, batch_size=1, save_steps=100, deepspeed=str(CONFIG_DIR / "ds_zero2.json"))
-    cmd = [str(Path(PY).parent / "torchrun"), "--nproc_per_node=2", "--master_port=29561", "-m", "football_assets.core.train"]
+    cmd = [str(Path(PY).parent / "torchrun"), "--nproc_per_node=2", "--master_port=29561", "-m", "football_assets.core.training.train"]
     log = finish(launch(cmd, cfg, tmp_path, "ds"), tmp_path, "ds", timeout=600)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["steps"] == 3 and metrics["deepspeed"].endswith("ds_zero2.json")
@@ -121,6 +121,6 @@ def test_bad_configurations_fail_clearly(demo_splits, tmp_path):
     # the command line exits non-zero with the cause on stderr
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(tiny_config(splits_dir, tmp_path, model="gpt-9")))
-    proc = subprocess.run([PY, "-m", "football_assets.core.train", "--config", str(bad)], cwd=ROOT,
+    proc = subprocess.run([PY, "-m", "football_assets.core.training.train", "--config", str(bad)], cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "unknown model 'gpt-9'" in proc.stderr

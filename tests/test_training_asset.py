@@ -6,7 +6,7 @@ import json
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from football_assets.assets.training import lora_adapter, lora_adapter_answers_json
+from football_assets.defs.training.assets import lora_adapter, lora_adapter_answers_json
 from resources import DataDirResource
 from resources.gpu import GpuResource
 
@@ -29,7 +29,7 @@ def test_lora_adapter_asset_trains_through_pipes(demo_splits):
     assert md["steps"].value == 4 and md["tokens_per_s"].value > 0 and md["peak_memory_mb"].value > 0
     assert len(md["loss_curve"].value) == 4 and "data:image/png;base64" in md["loss_curve_plot"].value
     assert md["splits_version"].value == "test-v1"
-    adapter = layout.models_dir / "lora_adapter"
+    adapter = layout.adapter_dir
     meta = json.loads((adapter / "train_meta.json").read_text())
     assert meta["splits_version"] == "test-v1" and (adapter / "training_args.json").exists()
     assert (adapter / "base" / "config.json").exists() and (adapter / "processor_config.json").exists()

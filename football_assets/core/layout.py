@@ -22,6 +22,11 @@ class DataLayout:
     def from_env(cls) -> "DataLayout":
         return cls(default_root())
 
+    @classmethod
+    def at(cls, root: str | os.PathLike = "") -> "DataLayout":
+        """The layout under ``root``; empty means ``FOOTBALL_DATA_DIR`` (default ``./data``)."""
+        return cls(Path(root).resolve() if str(root) else default_root())
+
     def _dir(self, name: str) -> Path:
         p = self.root / name
         p.mkdir(parents=True, exist_ok=True)
@@ -61,6 +66,16 @@ class DataLayout:
     @property
     def reports_dir(self) -> Path:
         return self._dir("reports")
+
+    @property
+    def adapter_dir(self) -> Path:
+        """The current LoRA adapter (``lora_adapter``), replaced atomically by each training run."""
+        return self.models_dir / "lora_adapter"
+
+    @property
+    def predictions_file(self) -> Path:
+        """The adapter's events on unannotated clips (``predictions``), read as Label Studio pre-annotations."""
+        return self.root / "predictions" / "latest.json"
 
     def raw_clip(self, key: str) -> Path:
         return self.raw_dir / f"{key}.mp4"

@@ -1,0 +1,27 @@
+"""``football-events`` console script: ``demo`` runs the whole asset graph on the built-in demo; ``analyze``
+finds the events of one video with the trained adapter (no Dagster imported)."""
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["analyze"]:  # before parsing, so that `analyze --help` reaches the analyze parser
+        from football_assets.core.inference.analyze import main as analyze_main
+
+        return analyze_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="football-events", description="football video -> match events")
+    parser.add_argument("command", choices=["demo", "analyze"],
+                        help="demo: materialize the whole graph on the manifest's clips; "
+                             "analyze VIDEO: events of one video (analyze --help)")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "demo":
+        from football_assets.cli.demo import main as demo_main
+
+        return demo_main(rest)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Run a (LoRA-adapted) base model on one clip: the prompt and video handling are the training ones.
+
+``EventPredictor(base, adapter_dir)`` loads the base (for ``tiny``: the exact base bundled in the adapter
+under ``base/``), applies the peft adapter, and greedily decodes an answer to the shared events
+instruction. ``predict_events`` parses it with ``prompts.parse_events``; an unparseable answer gives [].
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from football_assets.core import prompts
+from football_assets.core.training.model import get_spec, load_base
+from football_assets.core.training.video_inputs import VideoBudget, VideoCache, build_prompt_inputs
+
+
+class AdapterError(ValueError):
+    """An adapter directory that is missing, incomplete or made for another base model."""
+
+
+def read_meta(adapter_dir: str | Path) -> dict:
+    d = Path(adapter_dir)
+    if not d.is_dir():
+        raise AdapterError(f"adapter directory {d} does not exist")
+    if not (d / "adapter_config.json").exists():
+        raise AdapterError(f"adapter directory {d} has no adapter_config.json (not a peft adapter)")
+    meta = d / "train_meta.json"
+    return json.loads(meta.read_text()) if meta.exists() else {}
+
+
+class EventPredictor:
+    """Greedy event prediction with a base model and an optional LoRA adapter."""
+
+    def __init__(self, base: str = "tiny", adapter_dir: str | Path | None = None, device: str = "cpu",
+                 base_path: str | None = None, dtype: str = "float32", budget: VideoBudget | None = None):
+        spec = get_spec(base)
+        self.meta = read_meta(adapter_dir) if adapter_dir else {}
+        if self.meta.get("base_model") and self.meta["base_model"] != base:
+            raise AdapterError(f"adapter {adapter_dir} was trained on base {self.meta['base_model']!r}, not {base!r}")
+        bundled = Path(adapter_dir) / "base" if adapter_dir else None
+        if base_path is None and bundled is not None and bundled.is_dir():
+            base_path = str(bundled)
+        model, processor = load_base(base, base_path or self.meta.get("base_path"), dtype=dtype, device=device)
+        if adapter_dir:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(adapter_dir))
+        self.model = model.eval()
+        self.processor, self.device = processor, device
+        self.cache = VideoCache(processor, budget or VideoBudget(spec.max_frames, spec.min_pixels, spec.max_pixels))
+        self.model_version = self.meta.get("model_version") or (f"{base}-base" if not adapter_dir else Path(adapter_dir).name)
+
+    def generate(self, video_path: str | Path, fps: float = 4.0, instruction: str | None = None,
+                 max_new_tokens: int = 256) -> str:
+        """The model's raw answer text to ``instruction`` (default: the events instruction)."""
+        import torch
+
+        video = self.cache.get(str(video_path), fps)
+        messages = prompts.build_messages(str(video_path), instruction or prompts.EVENTS_INSTRUCTION)
+        prompt = build_prompt_inputs(self.processor, messages, video)
+        ids = prompt["input_ids"][None].to(self.device)
+        inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
+                  "mm_token_type_ids": prompt["mm_token_type_ids"][None].to(self.device),
+                  "pixel_values_videos": video["pixel_values_videos"].to(self.device, self.model.dtype),
+                  "video_grid_thw": video["video_grid_thw"].to(self.device),
+                  "second_per_grid_ts": torch.tensor(video["second_per_grid_ts"], device=self.device)}
+        tok = self.processor.tokenizer
+        with torch.no_grad():
+            out = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                                      eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"), pad_token_id=tok.pad_token_id)
+        return tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip()
+
+    def predict_events(self, video_path: str | Path, fps: float = 4.0, max_new_tokens: int = 256) -> list[dict]:
+        """Parsed events; an answer that is not valid events JSON gives []."""
+        try:
+            return prompts.parse_events(self.generate(video_path, fps, max_new_tokens=max_new_tokens))
+        except prompts.AnswerParseError:
+            return []

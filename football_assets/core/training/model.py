@@ -1,0 +1,201 @@
+"""Base models: one code path for the tiny demo model and NVIDIA Cosmos-Reason1-7B.
+
+Both are ``Qwen2_5_VLForConditionalGeneration`` with a ``Qwen2_5_VLProcessor``, so the chat template,
+video handling and LoRA targets are identical. ``tiny`` is built from a small config with a locally
+trained tokenizer (no download) and deterministic seeded weights; ``cosmos-reason1-7b`` loads from a
+local directory (``COSMOS_REASON1_PATH`` or ``path=``) or the hub id where the hub is reachable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+#: Qwen2.5-VL chat template (system, user turns with video/image/text parts, assistant turns).
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'video' %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+#: Regex (peft ``target_modules`` as a string = full-match on the full module path) selecting the
+#: language model's attention and MLP projections only; the vision tower has ``qkv``/``proj`` and
+#: MLP layers named ``gate_proj``/``up_proj``/``down_proj`` too, which a plain name list would hit.
+LM_LINEAR_REGEX = r".*language_model\.layers\.\d+\.(self_attn\.(q_proj|k_proj|v_proj|o_proj)|mlp\.(gate_proj|up_proj|down_proj))"
+
+
+class UnknownModelError(ValueError):
+    """A model name that is not in ``MODELS``."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to get one base model, plus its default video budget and LoRA extras."""
+
+    name: str
+    hub_id: str | None = None
+    path_env: str | None = None  # env var holding a local directory with the weights
+    tiny: dict | None = None  # config of the locally built model
+    max_frames: int = 32  # 8 s at 4 fps
+    min_pixels: int = 28 * 28 * 4
+    max_pixels: int = 28 * 28 * 256
+    #: extra fully trained modules (peft ``modules_to_save``); documented demo-only aid, see README
+    modules_to_save: tuple[str, ...] = ()
+
+    def fingerprint(self) -> str:
+        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+
+
+TINY_CONFIG = {
+    "seed": 0,
+    "vocab_size": 1024,
+    "text": {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 2, "max_position_embeddings": 4096},
+    "vision": {"depth": 2, "hidden_size": 64, "intermediate_size": 128, "num_heads": 4, "patch_size": 14,
+               "spatial_merge_size": 2, "temporal_patch_size": 2, "window_size": 112, "fullatt_block_indexes": [1],
+               "tokens_per_second": 2},
+}
+
+MODELS: dict[str, ModelSpec] = {
+    # 84x112 frames: 12 merged tokens per 2 frames, 192 video tokens per 8 s clip at 4 fps
+    "tiny": ModelSpec("tiny", tiny=TINY_CONFIG, max_frames=32, min_pixels=84 * 112, max_pixels=12000,
+                      modules_to_save=("merger", "embed_tokens", "lm_head")),
+    # Cosmos-Reason1 is trained on 4 fps video; 336x504 frames: 216 merged tokens per 2 frames,
+    # 3456 per 8 s clip (memory estimate in resources/gpu.py)
+    "cosmos-reason1-7b": ModelSpec("cosmos-reason1-7b", hub_id="nvidia/Cosmos-Reason1-7B",
+                                   path_env="COSMOS_REASON1_PATH", max_frames=32,
+                                   min_pixels=28 * 28 * 16, max_pixels=336 * 504),
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def build_tiny_processor(spec: ModelSpec):
+    """Processor for the tiny model: local tokenizer + Qwen2-VL image/video processors + chat template."""
+    from transformers import Qwen2_5_VLProcessor
+    from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    from football_assets.core.training.tokenizer import build_tokenizer
+
+    vis = spec.tiny["vision"]
+    size = {"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}
+    common = dict(patch_size=vis["patch_size"], temporal_patch_size=vis["temporal_patch_size"],
+                  merge_size=vis["spatial_merge_size"], size=size)
+    return Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(**common),
+        video_processor=Qwen2VLVideoProcessor(**common, do_sample_frames=False),
+        tokenizer=build_tokenizer(spec.tiny["vocab_size"]),
+        chat_template=CHAT_TEMPLATE,
+    )
+
+
+def build_tiny_model(spec: ModelSpec, tokenizer):
+    """A randomly initialised, seeded tiny Qwen2.5-VL (same weights for the same config and torch)."""
+    import torch
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    cfg = spec.tiny
+    text, vis = cfg["text"], cfg["vision"]
+    head_dim = text["hidden_size"] // text["num_attention_heads"]
+    half = head_dim // 2  # mrope splits the rotary half-dim into temporal/height/width sections
+    section = [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8]
+    config = Qwen2_5_VLConfig(
+        text_config=dict(
+            vocab_size=len(tokenizer), **text, tie_word_embeddings=False,
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": section},
+            bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+            eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
+            pad_token_id=tokenizer.pad_token_id,
+        ),
+        vision_config=dict(**vis, out_hidden_size=text["hidden_size"], in_channels=3),
+        image_token_id=tokenizer.convert_tokens_to_ids("<|image_pad|>"),
+        video_token_id=tokenizer.convert_tokens_to_ids("<|video_pad|>"),
+        vision_start_token_id=tokenizer.convert_tokens_to_ids("<|vision_start|>"),
+        vision_end_token_id=tokenizer.convert_tokens_to_ids("<|vision_end|>"),
+        tie_word_embeddings=False,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg["seed"])
+        model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config.eos_token_id = config.text_config.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def resolve_path(spec: ModelSpec, path: str | os.PathLike | None) -> str:
+    """Local weights directory (argument, then the spec's env var), else the hub id."""
+    if path:
+        if not Path(path).is_dir():
+            raise FileNotFoundError(f"model {spec.name!r}: local path {path} does not exist")
+        return str(path)
+    if spec.path_env and os.environ.get(spec.path_env):
+        return resolve_path(spec, os.environ[spec.path_env])
+    if spec.hub_id:
+        return spec.hub_id
+    raise FileNotFoundError(f"model {spec.name!r}: no local path given and no hub id")
+
+
+def load_base(name: str, path: str | os.PathLike | None = None, dtype: str = "float32", device: str = "cpu",
+              attn_implementation: str | None = None):
+    """Return ``(model, processor)`` for a registered base model.
+
+    ``tiny``: loads a saved copy from ``path`` if given (the adapter bundles the exact base), else builds
+    it. Others: ``from_pretrained`` on the local path / hub id with ``dtype`` (bf16 on GPU).
+    """
+    import torch
+    from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+
+    spec = get_spec(name)
+    torch_dtype = getattr(torch, dtype)
+    if spec.tiny is not None and not path:
+        processor = build_tiny_processor(spec)
+        model = build_tiny_model(spec, processor.tokenizer).to(torch_dtype)
+    else:
+        where = resolve_path(spec, path)
+        kwargs = {"dtype": torch_dtype}
+        if attn_implementation:
+            kwargs["attn_implementation"] = attn_implementation
+        model = Qwen2_5_VLForConditionalGeneration.from_pretrained(where, **kwargs)
+        processor = AutoProcessor.from_pretrained(where)
+        if getattr(processor, "chat_template", None) is None:
+            processor.chat_template = CHAT_TEMPLATE
+    return model.to(device), processor
+
+
+def save_base(model, processor, dest: str | os.PathLike) -> None:
+    """Save a (tiny) base next to an adapter so inference loads exactly the weights it was trained on."""
+    model.save_pretrained(dest)
+    processor.save_pretrained(dest)
+
+
+def lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.05, target_modules: str | list[str] | None = None,
+                modules_to_save: list[str] | tuple[str, ...] = ()):
+    """peft LoRA on the language model's linear layers (full-path regex), vision tower untouched."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, bias="none", task_type="CAUSAL_LM",
+                      target_modules=target_modules or LM_LINEAR_REGEX,
+                      modules_to_save=list(modules_to_save) or None)
+
+
+def describe(model) -> dict:
+    """Parameter counts: total, trainable, and of the vision tower (must stay frozen except extras)."""
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"params_total": total, "params_trainable": trainable}

@@ -1,0 +1,125 @@
+"""Video -> model inputs with the TRUE timing, decoded once per run.
+
+transformers 5 assumes 24 fps when a video comes without metadata, which would put every frame at the
+wrong temporal (M-RoPE) position; we always pass ``VideoMetadata(fps, frames_indices)`` so
+``second_per_grid_ts`` = temporal_patch_size / 4 fps. Frames are scaled by ffmpeg straight to the
+pixel budget (a multiple of patch*merge) and the frame budget is met by uniform subsampling that keeps
+the true indices. ``VideoCache`` memoises the processed tensors in memory and on disk, so a clip is
+decoded once per training run (and once across resumed runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from football_assets.core.events import TARGET_FPS
+from football_assets.core.ingest.video import probe, read_frames
+
+
+@dataclass(frozen=True)
+class VideoBudget:
+    max_frames: int = 32
+    min_pixels: int = 28 * 28 * 4
+    max_pixels: int = 28 * 28 * 256
+
+
+def frame_size(height: int, width: int, budget: VideoBudget, factor: int) -> tuple[int, int]:
+    """(h, w) keeping the aspect ratio, multiples of ``factor``, with min <= h*w <= max pixels."""
+    from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
+
+    return smart_resize(height, width, factor=factor, min_pixels=budget.min_pixels, max_pixels=budget.max_pixels)
+
+
+def sample_indices(total: int, max_frames: int, temporal_patch: int) -> list[int]:
+    """Uniformly chosen frame indices, at most ``max_frames`` and a multiple of the temporal patch."""
+    n = min(total, max_frames)
+    n = max(temporal_patch, n - n % temporal_patch)
+    if n >= total:
+        return list(range(total))
+    return np.linspace(0, total - 1, n).round().astype(int).tolist()
+
+
+def process_video(path: str | os.PathLike, processor, budget: VideoBudget, fps: float | None = None) -> dict:
+    """Decode and preprocess one clip: ``pixel_values_videos``, ``video_grid_thw``, ``second_per_grid_ts``."""
+    from transformers.video_utils import VideoMetadata
+
+    vp = processor.video_processor
+    info = probe(path)
+    fps = float(fps or info.fps or TARGET_FPS)
+    h, w = frame_size(info.height, info.width, budget, vp.patch_size * vp.merge_size)
+    frames = read_frames(path, width=w, height=h)
+    total = len(frames)
+    if total == 0:
+        raise ValueError(f"{path}: video has no frames")
+    idx = sample_indices(total, budget.max_frames, vp.temporal_patch_size)
+    meta = VideoMetadata(total_num_frames=total, fps=fps, width=w, height=h, duration=total / fps,
+                         frames_indices=idx, video_backend="ffmpeg")
+    out = vp(videos=[frames[idx]], video_metadata=[meta], do_sample_frames=False, do_resize=False,
+             return_tensors="pt")
+    return {
+        "pixel_values_videos": out["pixel_values_videos"],
+        "video_grid_thw": out["video_grid_thw"],
+        "second_per_grid_ts": [vp.temporal_patch_size / meta.sampled_fps],
+        "frames_indices": idx,
+        "fps": fps,
+    }
+
+
+class VideoCache:
+    """Processed video inputs keyed by (path, size, mtime, budget): in memory, optionally on disk."""
+
+    def __init__(self, processor, budget: VideoBudget, cache_dir: str | os.PathLike | None = None):
+        self.processor, self.budget = processor, budget
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.mem: dict[str, dict] = {}
+        self.decodes = 0  # how many times a clip was actually decoded (bench: decodes per sample)
+
+    def key(self, path: str, fps: float | None) -> str:
+        st = os.stat(path)
+        raw = f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}|{fps}|{self.budget}"
+        return hashlib.sha1(raw.encode()).hexdigest()[:20]
+
+    def get(self, path: str, fps: float | None = None) -> dict:
+        import torch
+
+        k = self.key(path, fps)
+        if k in self.mem:
+            return self.mem[k]
+        disk = self.cache_dir / f"{k}.pt" if self.cache_dir else None
+        if disk is not None and disk.exists():
+            item = torch.load(disk, weights_only=False)
+        else:
+            item = process_video(path, self.processor, self.budget, fps)
+            self.decodes += 1
+            if disk is not None:
+                from football_assets.core.fsutil import atomic_path
+
+                with atomic_path(disk) as tmp:
+                    torch.save(item, tmp)
+        self.mem[k] = item
+        return item
+
+
+def video_token_count(item: dict, processor) -> int:
+    return int(item["video_grid_thw"].prod()) // processor.video_processor.merge_size ** 2
+
+
+def build_prompt_inputs(processor, messages: list[dict], video: dict, add_generation_prompt: bool = True) -> dict:
+    """Token ids of the chat prompt (without the assistant answer) with the video placeholder expanded."""
+    import torch
+
+    prompt_msgs = [m for m in messages if m["role"] != "assistant"]
+    text = processor.apply_chat_template(prompt_msgs, tokenize=False, add_generation_prompt=add_generation_prompt)
+    pad = processor.video_token
+    n = video_token_count(video, processor)
+    if text.count(pad) != 1:
+        raise ValueError(f"chat prompt must contain exactly one video placeholder, found {text.count(pad)}")
+    text = text.replace(pad, pad * n)
+    ids = processor.tokenizer(text, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor(ids, dtype=torch.long)
+    return {"input_ids": ids, "mm_token_type_ids": (ids == processor.video_token_id).long() * 2}

@@ -1,0 +1,129 @@
+"""Evaluation group: the adapter's report on the test split (with the regression gate) and its
+predictions on clips nobody has annotated yet (Label Studio pre-annotations). Thin wiring around
+``core/evaluation`` and ``core/inference``."""
+
+import hashlib
+import json
+from pathlib import Path
+
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
+                     AutomationCondition, Config, DataVersion, MaterializeResult, MetadataValue, asset)
+
+from football_assets.core.inference import analyze
+
+from football_assets.core.ingest import catalog
+from football_assets.core.evaluation import report
+from football_assets.core.fsutil import write_json
+from football_assets.core.layout import DataLayout
+from resources import DataDirResource
+
+ADAPTER = AssetKey("lora_adapter")
+SPLITS = AssetKey("sft_splits")
+
+
+class EvaluationConfig(Config):
+    iou_threshold: float = 0.5  # tIoU at which a predicted event matches a true one
+    f1_margin: float = 0.05  # the regression gate fails when micro F1 drops more than this
+    compare_base: bool = True  # also answer the test split with the base model (cached per splits version)
+    device: str = "cpu"
+    max_new_tokens: int = 0  # 0: the predictor's default
+    max_samples: int = 0  # 0: the whole test split
+
+
+def _num(v):
+    return float(v) if v is not None else float("nan")
+
+
+@asset(
+    group_name="evaluation",
+    kinds={"pytorch"},
+    deps=[ADAPTER, SPLITS],
+    code_version="1",
+    # A new adapter, however it was made (schedule, sensor, a click in the UI), always gets its report.
+    automation_condition=AutomationCondition.eager(),
+    description="The adapter on the test split (greedy, the training prompt): event P/R/F1 at tIoU, mean tIoU, "
+                "SoccerNet tight/loose average-mAP, ROUGE-L/BLEU, valid-JSON rate, grounding accuracy, confusion "
+                "matrix, next to the previous adapter and the base model. <data>/reports/evaluation/<version>/.",
+    check_specs=[AssetCheckSpec("no_f1_regression", asset="evaluation_report", blocking=True,
+                                description="Micro event F1 has not dropped by more than the configured margin "
+                                            "(EvaluationConfig.f1_margin) against the previous adapter's report.")],
+)
+def evaluation_report(context: AssetExecutionContext, config: EvaluationConfig,
+                      storage: DataDirResource) -> MaterializeResult:
+    layout = DataLayout.at(storage.root)
+    rep, records = report.evaluate_adapter(layout, threshold=config.iou_threshold, compare_base=config.compare_base,
+                                        device=config.device, max_new_tokens=config.max_new_tokens or None,
+                                        max_samples=config.max_samples or None, log=context.log.info)
+    previous = report.previous_report(layout, rep["model_version"])
+    passed, why = report.regression_gate(rep, previous, config.f1_margin)
+    rep["gate"] = {"passed": passed, "description": why, "margin": config.f1_margin}
+    paths = report.save_report(layout, rep, records)
+    context.log.info(f"regression gate: {why}")
+    h = rep["headline"]
+    metadata = {f"eval/{k}": _num(h.get(k)) for k, _ in report.HEADLINE}
+    metadata.update({
+        "model_version": rep["model_version"], "splits_version": rep["splits_version"],
+        "previous_model_version": rep["previous_model_version"] or "none",
+        "invalid_json_answers": rep["metrics"]["valid_json"]["n"] - rep["metrics"]["valid_json"]["valid"],
+        "report": MetadataValue.md(report.to_markdown(rep, png_name=str(paths["confusion"]))),
+        "report_json": MetadataValue.path(str(paths["json"])), "report_html": MetadataValue.path(str(paths["html"])),
+        "confusion_png": MetadataValue.path(str(paths["confusion"])),
+    })
+    version = hashlib.sha256(json.dumps([rep["model_version"], rep["splits_version"], config.iou_threshold,
+                                         h], sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return MaterializeResult(
+        metadata=metadata, data_version=DataVersion(version),
+        check_results=[AssetCheckResult(check_name="no_f1_regression", passed=passed, severity=AssetCheckSeverity.ERROR,
+                                        description=why,
+                                        metadata={"micro_f1": _num(h.get("micro_f1")), "margin": config.f1_margin,
+                                                  "previous_micro_f1": _num((previous or {}).get("headline", {}).get("micro_f1")),
+                                                  "previous_model_version": rep["previous_model_version"] or "none"})],
+    )
+
+
+class PredictionsConfig(Config):
+    device: str = "cpu"
+    overlap_s: float = analyze.DEFAULT_OVERLAP_S
+    nms_iou: float = analyze.DEFAULT_NMS_IOU
+    max_new_tokens: int = 0  # 0: the predictor's default
+
+
+def unannotated_clips(layout) -> list[dict]:
+    """Facts of the 4 fps clips that no annotation snapshot covers (all clips before the first one)."""
+    from football_assets.core.annotation.snapshots import load_latest
+
+    try:
+        done = set(load_latest(layout).tasks["clip_id"])
+    except FileNotFoundError:
+        done = set()
+    return [c for c in catalog.list_clips(layout) if c["clip_id"] not in done]
+
+
+@asset(
+    group_name="evaluation",
+    kinds={"pytorch"},
+    deps=[ADAPTER, AssetKey("evaluation_report"), AssetKey("annotations")],
+    code_version="1",
+    description="The adapter's events (with confidence) on every clip without annotations, written to "
+                "<data>/predictions/latest.json for Label Studio pre-annotation. Runs only after the regression "
+                "gate passed.",
+)
+def predictions(context: AssetExecutionContext, config: PredictionsConfig, storage: DataDirResource) -> MaterializeResult:
+    layout = DataLayout.at(storage.root)
+    clips = unannotated_clips(layout)
+    predictor, version, base = analyze.load_predictor(layout.adapter_dir, None, config.device)
+    window = analyze.default_window_s(base)
+    out: dict[str, list[dict]] = {}
+    for i, c in enumerate(clips, 1):
+        out[c["clip_id"]] = analyze.predict_windows(predictor, Path(c["path"]), float(c["duration_s"]),
+                                                    window, config.overlap_s, config.nms_iou, progress=False,
+                                                    max_new_tokens=config.max_new_tokens or None)
+        context.log.info(f"{i}/{len(clips)} {c['clip_id']}: {len(out[c['clip_id']])} events")
+    dest = layout.predictions_file
+    write_json(dest, {"model_version": version, "clips": out})
+    n_events = sum(map(len, out.values()))
+    return MaterializeResult(
+        metadata={"model_version": version, "clips": len(out), "events": n_events,
+                  "path": MetadataValue.path(str(dest))},
+        data_version=DataVersion(hashlib.sha256(json.dumps([version, out], sort_keys=True).encode()).hexdigest()[:16]),
+    )

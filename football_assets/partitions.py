@@ -1,5 +1,0 @@
-"""One dynamic partition per clip; keys come from ``core.sources`` (hashes, filesystem-safe)."""
-
-from dagster import DynamicPartitionsDefinition
-
-clip_partitions = DynamicPartitionsDefinition(name="clips")

@@ -1,1 +1,0 @@
-"""Sensors, one module per thing watched."""

@@ -1,1 +1,0 @@
-"""Re-training sensors (placeholder)."""
