@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
-from football_assets.core.annotation import demo_labels
+from football_assets.core.demo import generator
 from football_assets.defs.annotation.assets import annotations, label_studio_tasks
 from football_assets.core.annotation import snapshots
 from football_assets.core.ingest import catalog
@@ -103,7 +103,7 @@ def demo_layout(tmp_path_factory):
 def test_embedded_path_on_demo_ground_truth(demo_layout):
     layout, srcs = demo_layout
     # a second annotator's export for clip 0, in a nested folder: agreement is computed, truth is kept
-    truth0 = demo_labels.demo_truth(srcs[0])
+    truth0 = list(generator.clip_at(srcs[0].location).events)
     other = ls_export.task_export(srcs[0].key, 4, truth0[:1], task_id=500, annotator="second@example.com",
                                   updated_at="2025-01-01T00:00:00Z")
     other["annotations"][0]["id"] = 500
@@ -117,7 +117,7 @@ def test_embedded_path_on_demo_ground_truth(demo_layout):
     assert sorted(snap.tasks.clip_id) == sorted(s.key for s in srcs)
     for s in srcs:
         got = snap.events[snap.events.clip_id == s.key]
-        truth = demo_labels.demo_truth(s)
+        truth = list(generator.clip_at(s.location).events)
         assert [(r.event, r.start_time, r.end_time, r.description) for r in got.itertuples()] == \
                [(e.event, e.start_time, e.end_time, e.description) for e in sorted(truth, key=lambda e: (e.start_time, e.end_time, e.event))]
         assert set(got.annotator) <= {"demo-ground-truth"}

@@ -10,16 +10,11 @@ from pathlib import Path
 
 from football_assets.core.annotation.ls_export import task_export
 from football_assets.core.demo import generator
-from football_assets.core.events import TARGET_FPS, Event
+from football_assets.core.events import TARGET_FPS
 from football_assets.core.fsutil import read_json, write_json
 from football_assets.core.ingest.catalog import load_source
 from football_assets.core.ingest.sources import ClipSource
 from football_assets.core.layout import DataLayout
-
-
-def demo_truth(source: ClipSource) -> list[Event]:
-    """The events the generator drew into this demo clip."""
-    return list(generator.clip_at(source.location).events)
 
 
 def write_demo_ground_truth(layout: DataLayout, source: ClipSource) -> Path:
