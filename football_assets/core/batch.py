@@ -20,6 +20,9 @@ from .video import VideoError
 
 STEPS = ("raw", "clip")
 
+#: Called with each ``ClipOutcome`` as it completes, in this process (the demo driver's progress bar).
+PROGRESS_LISTENERS: list[Callable[["ClipOutcome"], None]] = []
+
 
 def default_workers() -> int:
     """Clips at once: ``FOOTBALL_INGEST_WORKERS``, else the cores this process may use."""
@@ -87,4 +90,7 @@ def ingest_many(layout: DataLayout, keys: Iterable[str], steps: Iterable[str] = 
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                yield fut.result()
+                outcome = fut.result()
+                for listener in list(PROGRESS_LISTENERS):
+                    listener(outcome)
+                yield outcome
