@@ -67,12 +67,34 @@ def register_partitions(instance: DagsterInstance, storage: DataDirResource) -> 
     return keys
 
 
-def ingest_all(keys: list[str], workers: int | None = None, log=print, progress: bool = True) -> dict[str, str]:
-    """Ingest every clip in runs of at most ``CLIPS_PER_RUN``; return {key: cause} for the clips that failed."""
+def up_to_date(instance: DagsterInstance, keys: list[str], layout) -> set[str]:
+    """Clips already materialized in this instance (both assets) whose files are current on disk: a
+    re-run skips them, as "materialize missing" would, so it records and encodes nothing for them."""
+    from dagster import AssetKey
+
+    done = set(instance.get_materialized_partitions(AssetKey("raw_clips"))) & \
+        set(instance.get_materialized_partitions(AssetKey("clips_4fps")))
+    return {k for k in keys if k in done and ingest.is_current(layout, k)}
+
+
+def ingest_all(keys: list[str], workers: int | None = None, log=print, progress: bool = True,
+               skip_current: bool = True, instance: DagsterInstance | None = None) -> dict[str, str]:
+    """Ingest the clips that are not up to date in runs of at most ``CLIPS_PER_RUN``; return {key: cause}
+    for the clips that failed."""
+    if instance is None:
+        with DagsterInstance.get() as instance:
+            return ingest_all(keys, workers, log, progress, skip_current, instance)
     from tqdm import tqdm
 
     failed: dict[str, str] = {}
     done: set[str] = set()
+    if skip_current:
+        current = up_to_date(instance, keys, DataDirResource().layout)
+        if current:
+            log(f"{len(current)} of {len(keys)} clips up to date (materialized, files unchanged)")
+        keys = [k for k in keys if k not in current]
+    if not keys:
+        return failed
     bar = tqdm(total=len(keys), unit="clip", desc="ingest", disable=not progress or None, leave=True)
 
     def report(outcome: batch.ClipOutcome) -> None:
@@ -84,14 +106,13 @@ def ingest_all(keys: list[str], workers: int | None = None, log=print, progress:
 
     batch.PROGRESS_LISTENERS.append(report)
     try:
-        with DagsterInstance.get() as instance:
-            registered = instance.get_dynamic_partitions(clip_partitions.name)
-            for first, last in clip_ranges(keys, registered, CLIPS_PER_RUN):
-                result = ingest_range(instance, first, last, workers)
-                if not result.success:  # clips the run never reached (it failed before them) fail with its error
-                    span = registered[registered.index(first):registered.index(last) + 1]
-                    for key in (k for k in span if k not in done):
-                        report(batch.ClipOutcome(key, failed_step="run", cause=_first_error(result)))
+        registered = instance.get_dynamic_partitions(clip_partitions.name)
+        for first, last in clip_ranges(keys, registered, CLIPS_PER_RUN):
+            result = ingest_range(instance, first, last, workers)
+            if not result.success:  # clips the run never reached (it failed before them) fail with its error
+                span = registered[registered.index(first):registered.index(last) + 1]
+                for key in (k for k in span if k not in done):
+                    report(batch.ClipOutcome(key, failed_step="run", cause=_first_error(result)))
     finally:
         batch.PROGRESS_LISTENERS.remove(report)
         bar.close()
@@ -107,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     storage = DataDirResource()
     with DagsterInstance.get() as instance:
         keys = register_partitions(instance, storage)
-    print(f"{len(keys)} clips registered from {storage.manifest_path}")
-    failed = ingest_all(keys, args.workers or None)
+        print(f"{len(keys)} clips registered from {storage.manifest_path}")
+        failed = ingest_all(keys, args.workers or None, instance=instance)
     print(f"ingest: {len(keys) - len(failed)} ok, {len(failed)} failed ({time.time() - t0:.0f} s)")
     if args.ingest_only:
         return 1 if len(failed) == len(keys) else 0

@@ -138,6 +138,24 @@ def _padding(resolution: str) -> str:
     return "pillarbox (black bars left/right)" if w * OUT_HEIGHT < h * OUT_WIDTH else "letterbox (black bars top/bottom)"
 
 
+def is_current(layout: DataLayout, key: str) -> bool:
+    """Whether both steps would return their cached result with no work: the raw file matches its
+    source and the 4 fps clip, untouched since its checks, was made from that raw file and passed them."""
+    try:
+        source = load_source(layout, key)
+    except VideoError:
+        return False
+    raw, dest = read_json(layout.raw_dir / f"{key}.json"), layout.raw_clip(key)
+    clip, clip_path = read_json(layout.clip_facts(key)), layout.clip(key)
+    return bool(
+        raw and clip and dest.exists() and clip_path.exists()
+        and raw.get("spec") == source.spec and raw.get("source_stamp") == _file_stamp(source)
+        and dest.stat().st_size == raw.get("size_bytes")
+        and clip.get("raw_sha256") == raw.get("sha256") and clip.get("format") == CLIP_FORMAT_VERSION
+        and clip.get("file_stamp") == _stamp(clip_path) and all(c["passed"] for c in clip.get("checks", [{}]))
+    )
+
+
 def list_clips(layout: DataLayout) -> list[dict]:
     """Facts of every finished 4 fps clip (what downstream stages consume)."""
     out = []
