@@ -127,11 +127,18 @@ def test_demo_driver_and_sensor_batch_and_print_one_line_per_failed_clip(tmp_pat
     failed = [ln for ln in out.splitlines() if ": not a readable video" in ln]
     assert len(failed) == 1 and failed[0].startswith("file-") and failed[0].split(": ")[0].count(" ") == 0, out
     assert "Traceback" not in out and "ingest: 2 ok, 1 failed" in out
+    bad = failed[0].split(": ")[0]
     with DagsterInstance.get() as instance:
         runs = instance.get_runs()
         assert len(runs) == 1 and runs[0].tags[RANGE[0]] != runs[0].tags[RANGE[1]]  # one run for the three clips
+    # A re-run skips the two clips that are materialized and current; only the bad one is tried again.
+    assert run_demo.main(["--ingest-only"]) == 0
+    assert "2 of 3 clips up to date" in capsys.readouterr().out
+    with DagsterInstance.get() as instance:
+        rerun = instance.get_runs(limit=1)[0]
+        assert (rerun.tags[RANGE[0]], rerun.tags[RANGE[1]]) == (bad, bad)
         # The traceback-free cause is in the run's event log too, naming the clip.
-        assert any("not a readable video" in (e.user_message or "") for e in instance.all_logs(runs[0].run_id))
+        assert any("not a readable video" in (e.user_message or "") for e in instance.all_logs(runs[-1].run_id))
         # Two clips added: the sensor asks for one range run over exactly those two, which ingests them.
         more = [media.good("c.mp4", 1.0), media.good("d.mp4", 1.5)]
         manifest.write_text(manifest.read_text() + "".join(f"  - path: {p}\n" for p in more))
