@@ -153,3 +153,14 @@ def test_demo_driver_and_sensor_batch_and_print_one_line_per_failed_clip(tmp_pat
         assert result.success
         made = {e.event_specific_data.materialization.partition for e in result.get_asset_materialization_events()}
         assert made == set(new)
+
+
+def test_ui_backfills_batch_clips_by_the_backfill_policy():
+    from dagster import BackfillPolicy
+
+    from football_assets.definitions import defs
+    from football_assets.partitions import CLIPS_PER_RUN
+
+    graph = defs.resolve_asset_graph()
+    for asset in CHECKS:
+        assert graph.get(AssetKey(asset)).backfill_policy == BackfillPolicy.multi_run(CLIPS_PER_RUN)
