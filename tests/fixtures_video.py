@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
-from football_assets.defs.ingest.assets import clips_4fps, raw_clips
+from football_assets.defs.ingest.assets import ingest_clips
 from football_assets.core.ingest import catalog
 from football_assets.core.layout import DataLayout
 from football_assets.core.ingest.sources import ClipSource, parse_entry
@@ -135,7 +135,7 @@ class ClipRunner:
         return src.key
 
     def run(self, key: str):
-        return materialize([raw_clips, clips_4fps], partition_key=key, instance=self.instance,
+        return materialize([ingest_clips], partition_key=key, instance=self.instance,
                            resources={"storage": self.storage}, raise_on_error=False)
 
 

@@ -15,7 +15,8 @@ def check_results(result) -> dict[str, bool]:
 
 
 def metadata(result, asset: str) -> dict:
-    mats = [m for m in result.asset_materializations_for_node(asset)]
+    mats = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+            if e.asset_key.to_user_string() == asset]
     return {k: v.value for k, v in mats[-1].metadata.items()}
 
 

@@ -12,6 +12,25 @@ from pathlib import Path
 from typing import Iterator
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux allows (``os.umask`` sets it to read it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _chmod_like_open(path: Path, base: int) -> None:
+    """mkstemp/mkdtemp create 0600/0700 files; give the result the mode open()/mkdir() would (0644/0755
+    under the usual umask 022), so other users (a Label Studio server, a trainer) can read it."""
+    os.chmod(path, base & ~current_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(dest: Path | str, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temp path beside ``dest``; on success rename it over ``dest``, on error delete it.
@@ -25,7 +44,10 @@ def atomic_path(dest: Path | str, suffix: str | None = None) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
+        _chmod_like_open(tmp_path, 0o666)
         yield tmp_path
+        if tmp_path.exists():  # a writer may have replaced the temp file (ffmpeg, shutil.move)
+            _chmod_like_open(tmp_path, 0o666)
         os.replace(tmp_path, dest)
     finally:
         if tmp_path.exists():
@@ -39,6 +61,7 @@ def atomic_dir(dest: Path | str) -> Iterator[Path]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
+        _chmod_like_open(tmp, 0o777)
         yield tmp
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old")
@@ -83,3 +106,13 @@ def read_jsonl(path: Path | str) -> list[dict]:
                 except json.JSONDecodeError as exc:
                     raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
     return out
+
+
+def copy_hashed(src: Path | str, dest: Path | str, chunk: int = 1 << 20) -> str:
+    """Copy ``src`` to ``dest`` atomically and return the copy's sha256, reading the bytes once."""
+    h = hashlib.sha256()
+    with atomic_path(dest) as tmp, open(src, "rb") as fin, open(tmp, "wb") as fout:
+        while block := fin.read(chunk):
+            h.update(block)
+            fout.write(block)
+    return h.hexdigest()
