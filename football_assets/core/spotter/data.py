@@ -89,7 +89,7 @@ class SpotterDataset:
         video, a, spot, member = self.items[i]
         frames = self.cache.get(video)[a:a + self.clip_frames]
         n, pad = len(frames), self.clip_frames - len(frames)
-        frames_t = torch.from_numpy(np.ascontiguousarray(frames))
+        frames_t = torch.from_numpy(np.array(frames))  # a writable copy (decoded frames are read-only)
         if self.flip and torch.rand(()) < 0.5:
             frames_t = frames_t.flip(2)
         spot_t, member_t = torch.from_numpy(spot), torch.from_numpy(member)

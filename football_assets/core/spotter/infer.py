@@ -62,9 +62,9 @@ class Spotter:
         for k in range(0, len(starts), batch_windows):
             group = starts[k:k + batch_windows]
             if n < L:  # shorter than a window: one unpadded pass (the GRU takes any length)
-                batch = torch.from_numpy(np.ascontiguousarray(frames))[None]
+                batch = torch.from_numpy(np.array(frames))[None]
             else:
-                batch = torch.stack([torch.from_numpy(np.ascontiguousarray(frames[a:a + L])) for a in group])
+                batch = torch.stack([torch.from_numpy(np.array(frames[a:a + L])) for a in group])
             s, m = self.net.scores(batch.to(self.device))
             for j, a in enumerate(group):
                 spot[a:a + L] += s[j].cpu().numpy()

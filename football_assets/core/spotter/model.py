@@ -113,10 +113,10 @@ class TemporalConv(nn.Module):
 
 
 class SpotterNet(nn.Module):
-    def __init__(self, cfg: NetConfig, fg_weight: float = 5.0):
+    def __init__(self, cfg: NetConfig, fg_weight: float = 5.0, member_pos_weight: float = 4.0):
         super().__init__()
         cfg.validate()
-        self.cfg, self.fg_weight = cfg, fg_weight
+        self.cfg, self.fg_weight, self.member_pos_weight = cfg, fg_weight, member_pos_weight
         self.backbone, dim = make_backbone(cfg)
         self.proj = nn.Sequential(nn.Linear(dim, 2 * cfg.hidden), nn.ReLU(inplace=True), nn.Dropout(0.1))
         if cfg.temporal == "gru":
@@ -146,12 +146,15 @@ class SpotterNet(nn.Module):
         return out
 
     def loss(self, out: dict, spot_target: torch.Tensor, member_target: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """Soft-target cross-entropy (foreground frames weighted ``fg_weight``) + membership BCE."""
+        """Soft-target cross-entropy (foreground frames weighted ``fg_weight``) + membership BCE (positives
+        weighted ``member_pos_weight``: a class is inside an event on a few percent of frames)."""
         mask = torch.ones(spot_target.shape[:2], device=spot_target.device) if mask is None else mask.float()
         ce = -(spot_target * F.log_softmax(out["spot_logits"].float(), -1)).sum(-1)
         weight = mask * (1 + (self.fg_weight - 1) * (1 - spot_target[..., -1]))
         spot = (ce * weight).sum() / weight.sum().clamp(min=1)
-        bce = F.binary_cross_entropy_with_logits(out["member_logits"].float(), member_target, reduction="none").mean(-1)
+        pos = torch.tensor(self.member_pos_weight, device=member_target.device)
+        bce = F.binary_cross_entropy_with_logits(out["member_logits"].float(), member_target, reduction="none",
+                                                 pos_weight=pos).mean(-1)
         member = (bce * mask).sum() / mask.sum().clamp(min=1)
         return spot + member
 

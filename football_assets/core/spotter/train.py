@@ -40,6 +40,7 @@ class SpotterTrainConfig:
     sigma: float = 1.0  # spot target Gaussian, in frames
     radius: int = 2  # spot target dilation, in frames
     fg_weight: float = 5.0
+    member_pos_weight: float = 4.0
     flip: bool = True
     # optimisation
     epochs: float = 30.0
@@ -57,6 +58,7 @@ class SpotterTrainConfig:
     save_steps: int = 200
     save_total_limit: int = 2
     nms_window_s: float = 1.0
+    cpu_threads: int | None = None  # torch intra-op threads on CPU (1 is fastest on a busy shared machine)
 
     @classmethod
     def from_dict(cls, d: dict) -> "SpotterTrainConfig":
@@ -159,6 +161,8 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
 
     set_seed(cfg.seed)
     on_gpu = torch.cuda.is_available()
+    if cfg.cpu_threads and not on_gpu:
+        torch.set_num_threads(cfg.cpu_threads)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     net_cfg = cfg.net()
@@ -167,7 +171,7 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
     t0 = time.time()
     dataset = SpotterDataset(train, cache, net_cfg.classes, cfg.clip_frames, cfg.sigma, cfg.radius, cfg.flip)
     decode_s = time.time() - t0
-    model = SpotterNet(net_cfg, cfg.fg_weight)
+    model = SpotterNet(net_cfg, cfg.fg_weight, cfg.member_pos_weight)
     history: list[dict] = []
 
     class LossHistory(TrainerCallback):
@@ -184,7 +188,7 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
         bf16=cfg.bf16 and on_gpu, deepspeed=cfg.deepspeed, report_to=[], remove_unused_columns=False,
         dataloader_num_workers=0, use_cpu=not on_gpu,
         ddp_backend=None if on_gpu or int(os.environ.get("WORLD_SIZE", "1")) == 1 else "gloo",
-        label_names=["spot_target", "member_target"], disable_tqdm=True, save_safetensors=True)
+        label_names=["spot_target", "member_target"], disable_tqdm=True)
     trainer = Trainer(model=model, args=args, train_dataset=dataset, callbacks=[LossHistory()])
     last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
     if report:
