@@ -9,13 +9,13 @@ from dagster import (AssetChecksDefinition, AssetsDefinition, Definitions, EnvVa
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from football_assets import jobs, schedules
-from football_assets.assets import annotation, dataset, evaluation, ingest, training
+from football_assets.assets import annotation, dataset, evaluation, ingest, spotter, training
 from football_assets.sensors import clips, label_studio, retrain
 from resources import DataDirResource
 from resources.label_studio import LabelStudioResource
 from resources.gpu import GpuResource
 
-MODULES = [ingest, annotation, dataset, training, evaluation, clips, label_studio, retrain, jobs, schedules]
+MODULES = [ingest, annotation, dataset, training, spotter, evaluation, clips, label_studio, retrain, jobs, schedules]
 
 
 def collect(modules: list[types.ModuleType]) -> dict[str, list]:
