@@ -30,11 +30,11 @@ class SpotterTrainConfig:
     # network (NetConfig)
     backbone: str = "small_cnn"
     backbone_weights: str | None = None
-    cnn_width: int = 32
+    cnn_width: int = 8
     temporal: str = "gru"
     hidden: int = 64
-    height: int = 128
-    width: int = 192
+    height: int = 96
+    width: int = 144
     # targets and loss
     clip_frames: int = 32  # training window (8 s at 4 fps)
     sigma: float = 1.0  # spot target Gaussian, in frames
