@@ -17,6 +17,8 @@ from football_assets.core import splits as splits_mod
 from football_assets.core.fsutil import read_json, write_json
 from football_assets.core.spotter.train import SpotterTrainConfig, model_version
 from resources import DataDirResource
+from resources.deploy.k8s import GPU_TRAINING_TAGS
+from resources.deploy.pools import GPU_POOL
 from resources.gpu import GpuResource
 
 SPOTTER_DIR = "event_spotter"
@@ -65,10 +67,8 @@ def build_spotter_config(config: EventSpotterConfig, gpu: GpuResource, layout, s
 @asset(
     group_name="training",
     deps=[AssetKey("sft_splits")],
-    pool="gpu",
-    op_tags={"dagster-k8s/config": {"container_config": {"resources": {
-        "requests": {"nvidia.com/gpu": "1", "cpu": "8", "memory": "32Gi"},
-        "limits": {"nvidia.com/gpu": "1", "memory": "64Gi"}}}}},
+    pool=GPU_POOL,
+    op_tags=GPU_TRAINING_TAGS,
     description="Per-frame event spotter (2D CNN + temporal model) with val-chosen thresholds, trained on the latest SFT splits.",
 )
 def event_spotter(context: AssetExecutionContext, config: EventSpotterConfig, storage: DataDirResource,
