@@ -25,3 +25,20 @@ def test_fusion_takes_time_and_confidence_from_the_spotter_and_words_from_the_vl
     assert out[0]["sources"] == {"event": "both", "start_time": "spotter", "end_time": "spotter",
                                  "confidence": "spotter", "description": "vlm"}
     assert out[1]["sources"]["description"] is None and out[2]["sources"]["start_time"] == "vlm"
+
+
+def test_spotter_and_adapter_from_different_splits_are_refused(tmp_path):
+    import json
+
+    import pytest
+
+    from football_assets.core.spotter.cascade import CascadeMismatchError, check_same_splits
+
+    for name, version in (("spotter", "v1"), ("adapter", "v2"), ("adapter_ok", "v1")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train_meta.json").write_text(json.dumps({"splits_version": version}))
+    assert check_same_splits(tmp_path / "spotter", tmp_path / "adapter_ok") == "v1"
+    with pytest.raises(CascadeMismatchError, match="trained on splits 'v1' but adapter .* on 'v2'"):
+        check_same_splits(tmp_path / "spotter", tmp_path / "adapter")
+    with pytest.raises(CascadeMismatchError, match="no spotter at .*train_meta.json missing"):
+        check_same_splits(tmp_path / "nothing", tmp_path / "adapter")

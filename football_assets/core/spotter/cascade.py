@@ -57,3 +57,25 @@ def fuse(spotter_events: list[dict], vlm_events: list[dict], unconfirmed_factor:
                         "sources": {"event": "vlm", "start_time": "vlm", "end_time": "vlm", "confidence": "vlm",
                                     "description": "vlm"}})
     return sorted(out, key=lambda e: (e["start_time"], e["end_time"]))
+
+
+class CascadeMismatchError(RuntimeError):
+    """A spotter and a VLM adapter that cannot run as one cascade; the message names both and the cause."""
+
+
+def check_same_splits(spotter_dir, adapter_dir) -> str:
+    """The splits version both were trained on; raises when either is missing or they differ (a cascade of
+    models that saw different test clips would leak test data into its own evaluation)."""
+    import json
+    from pathlib import Path
+
+    versions = {}
+    for name, d in (("spotter", spotter_dir), ("adapter", adapter_dir)):
+        meta = Path(d) / "train_meta.json"
+        if not meta.exists():
+            raise CascadeMismatchError(f"no {name} at {d} ({meta.name} missing)")
+        versions[name] = json.loads(meta.read_text()).get("splits_version", "")
+    if versions["spotter"] != versions["adapter"]:
+        raise CascadeMismatchError(f"spotter {spotter_dir} was trained on splits {versions['spotter']!r} but adapter "
+                                   f"{adapter_dir} on {versions['adapter']!r}; retrain one on the same splits")
+    return versions["spotter"]
