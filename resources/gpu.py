@@ -57,13 +57,13 @@ class GpuResource(ConfigurableResource):
             out["model_path"] = self.model_path
         return out
 
-    def command(self, config_path: str | Path) -> list[str]:
-        """The trainer command line for this launcher and GPU count."""
+    def command(self, config_path: str | Path, module: str = "football_assets.core.training.train") -> list[str]:
+        """The trainer command line (``module``: the LoRA trainer or the spotter's) for this launcher and GPU count."""
         if self.launcher not in LAUNCHERS:
             raise ValueError(f"unknown launcher {self.launcher!r}; expected one of {', '.join(LAUNCHERS)}")
         if self.gpus < 1:
             raise ValueError(f"gpus must be >= 1, got {self.gpus}")
-        module = ["-m", "football_assets.core.training.train", "--config", str(config_path)]
+        module = ["-m", module, "--config", str(config_path)]
         bindir = Path(sys.executable).parent
         if self.launcher == "python":
             return [sys.executable, *module]

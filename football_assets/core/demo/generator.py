@@ -56,9 +56,9 @@ SIX_W, SIX_H = 16, 56
 GOAL_H, GOAL_D = 40, 10
 
 
-def clip_key(seed: int, index: int) -> str:
-    """Stable, filesystem-safe partition key of demo clip ``index`` for ``seed``."""
-    digest = hashlib.sha1(f"demo:{GENERATOR_VERSION}:{seed}:{index}".encode()).hexdigest()[:8]
+def clip_key(seed: int, index: int, graphics: bool = True) -> str:
+    """Stable, filesystem-safe partition key of demo clip ``index`` for ``seed`` (graphics off: another key)."""
+    digest = hashlib.sha1(f"demo:{GENERATOR_VERSION}:{seed}:{index}{'' if graphics else ':nographics'}".encode()).hexdigest()[:8]
     return f"demo-{index:03d}-{digest}"
 
 
@@ -76,6 +76,8 @@ class DemoClip:
     events: list[Event] = field(default_factory=list)
     duration: float = DURATION_S
     fps: int = FPS
+    graphics: bool = True  # the lower-third graphic; off, only the pitch-level action shows the event
+    scene_key: str = ""  # seeds the scene (default: key), so graphics on and off draw the same play
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,7 +136,7 @@ def _describe(rng: random.Random, event: str, team: str, side: str) -> str:
     return text.format(team=rng.choice(_TEAMS[team]), n=n, m=m, side=side)
 
 
-def plan_clips(n_clips: int, seed: int = 0) -> list[DemoClip]:
+def plan_clips(n_clips: int, seed: int = 0, graphics: bool = True) -> list[DemoClip]:
     """Decide every clip's events. Classes are dealt round-robin so each appears evenly;
     about 1 clip in 8 has no event and 1 in 4 has two."""
     rng = random.Random(f"plan:{seed}")
@@ -156,15 +158,16 @@ def plan_clips(n_clips: int, seed: int = 0) -> list[DemoClip]:
             start = crng.choice(np.arange(lo, hi - length + 1e-9, 0.25).tolist())
             team, side = crng.choice(["red", "blue"]), crng.choice(["left", "right"])
             events.append(Event(cls, round(start, 2), round(start + length, 2), _describe(crng, cls, team, side)))
-        clips.append(DemoClip(clip_key(seed, i), match_id(seed, i), i, seed, events))
+        clips.append(DemoClip(clip_key(seed, i, graphics), match_id(seed, i), i, seed, events, graphics=graphics,
+                              scene_key=clip_key(seed, i)))
     return clips
 
 
 def clip_at(location: str) -> DemoClip:
-    """The demo clip a source location ``demo:<seed>:<index>`` names. Clip i's plan depends only on
-    clips 0..i (the class deck is dealt in order), so planning index + 1 clips is enough."""
-    _, seed, index = location.split(":")
-    return plan_clips(int(index) + 1, int(seed))[int(index)]
+    """The demo clip a source location ``demo:<seed>:<index>[:nographics]`` names. Clip i's plan depends
+    only on clips 0..i (the class deck is dealt in order), so planning index + 1 clips is enough."""
+    _, seed, index, *flags = location.split(":")
+    return plan_clips(int(index) + 1, int(seed), graphics="nographics" not in flags)[int(index)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,7 +232,7 @@ class _Scene:
     """Positions of everyone at time t: open play plus whatever event is active."""
 
     def __init__(self, clip: DemoClip):
-        rng = np.random.default_rng(abs(hash_int(clip.key)))
+        rng = np.random.default_rng(abs(hash_int(clip.scene_key or clip.key)))
         self.home = rng.uniform([X0 + 40, Y0 + 20], [X1 - 40, Y1 - 20], size=(10, 2))
         self.phase = rng.uniform(0, 2 * np.pi, size=(10, 2))
         self.speed = rng.uniform(0.4, 1.1, size=(10, 2))
@@ -263,7 +266,7 @@ class _Scene:
         _disk(img, *ball, 2, WHITE)
         for fn in overlay:
             fn(img)
-        for ev in self.clip.events:
+        for ev in self.clip.events if self.clip.graphics else ():
             if ev.start_time <= t < ev.end_time:
                 _graphic(img, ev.event, self.caption_widths[id(ev)])
         return img

@@ -1,0 +1,44 @@
+"""Cascade logic on hand-made inputs: which windows go to the VLM, and the fusion rule."""
+
+from football_assets.core.spotter.cascade import fuse, proposal_windows
+
+
+def spot(t, c, event="Goal"):
+    return {"event": event, "time": t, "confidence": c}
+
+
+def test_windows_cover_confident_spots_once_and_stay_inside_the_video():
+    spots = [spot(1.0, 0.9), spot(3.0, 0.8), spot(20.0, 0.2), spot(30.0, 0.7, "Foul"), spot(59.5, 0.6)]
+    assert proposal_windows(spots, duration=60.0, threshold=0.5) == [(0.0, 8.0), (26.0, 34.0), (52.0, 60.0)]
+    assert proposal_windows(spots, duration=60.0, threshold=0.95) == []
+    assert proposal_windows([spot(2.0, 0.9)], duration=5.0, threshold=0.5) == [(0.0, 5.0)]
+
+
+def test_fusion_takes_time_and_confidence_from_the_spotter_and_words_from_the_vlm():
+    s = [{"event": "Goal", "start_time": 10.0, "end_time": 12.5, "confidence": 0.8},
+         {"event": "Foul", "start_time": 30.0, "end_time": 32.0, "confidence": 0.6}]
+    v = [{"event": "Goal", "start_time": 9.0, "end_time": 11.0, "description": "A header.", "confidence": 1.0},
+         {"event": "Corner", "start_time": 40.0, "end_time": 42.0, "description": "Short corner."}]
+    out = fuse(s, v)
+    assert [(e["event"], e["start_time"], e["confidence"], e["description"]) for e in out] == [
+        ("Goal", 10.0, 0.8, "A header."), ("Foul", 30.0, 0.3, ""), ("Corner", 40.0, 0.5, "Short corner.")]
+    assert out[0]["sources"] == {"event": "both", "start_time": "spotter", "end_time": "spotter",
+                                 "confidence": "spotter", "description": "vlm"}
+    assert out[1]["sources"]["description"] is None and out[2]["sources"]["start_time"] == "vlm"
+
+
+def test_spotter_and_adapter_from_different_splits_are_refused(tmp_path):
+    import json
+
+    import pytest
+
+    from football_assets.core.spotter.cascade import CascadeMismatchError, check_same_splits
+
+    for name, version in (("spotter", "v1"), ("adapter", "v2"), ("adapter_ok", "v1")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train_meta.json").write_text(json.dumps({"splits_version": version}))
+    assert check_same_splits(tmp_path / "spotter", tmp_path / "adapter_ok") == "v1"
+    with pytest.raises(CascadeMismatchError, match="trained on splits 'v1' but adapter .* on 'v2'"):
+        check_same_splits(tmp_path / "spotter", tmp_path / "adapter")
+    with pytest.raises(CascadeMismatchError, match="no spotter at .*train_meta.json missing"):
+        check_same_splits(tmp_path / "nothing", tmp_path / "adapter")
