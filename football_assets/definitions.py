@@ -37,7 +37,7 @@ def collect(modules: list[types.ModuleType]) -> dict[str, list]:
 
 RESOURCES = {
     "storage": DataDirResource(),
-    "gpu": GpuResource(profile=os.environ.get("FOOTBALL_GPU_PROFILE", "cpu"), launcher=os.environ.get("FOOTBALL_TRAIN_LAUNCHER", "python"), gpus=int(os.environ.get("FOOTBALL_GPUS", "1")), model_path=os.environ.get("COSMOS_REASON1_PATH", "")),
+    "gpu": GpuResource(profile=os.environ.get("FOOTBALL_GPU_PROFILE", "cpu"), launcher=os.environ.get("FOOTBALL_TRAIN_LAUNCHER", "python"), gpus=int(os.environ.get("FOOTBALL_GPUS", "1")), model=os.environ.get("FOOTBALL_MODEL", ""), model_path=os.environ.get("COSMOS_REASON1_PATH", "")),
     # one line per resource; each stage adds its own
     # Label Studio from the environment; unset -> no server, annotations come from <data>/labels/ export files
     "label_studio": LabelStudioResource(url=EnvVar("LABEL_STUDIO_URL"), api_key=EnvVar("LABEL_STUDIO_API_KEY"))

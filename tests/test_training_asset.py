@@ -12,7 +12,7 @@ from resources.gpu import GpuResource
 
 
 def run_config(**over):
-    cfg = {"max_steps": 4, "batch_size": 2, "save_steps": 100, "learning_rate": 3e-3, "demo_pretrain_steps": 0}
+    cfg = {"max_steps": 4, "per_device_train_batch_size": 2, "save_steps": 100, "learning_rate": 3e-3, "demo_pretrain_steps": 0}
     cfg.update(over)
     return {"ops": {"lora_adapter": {"config": cfg}}}
 

@@ -22,7 +22,7 @@ class EvaluationConfig(Config):
     iou_threshold: float = 0.5  # tIoU at which a predicted event matches a true one
     f1_margin: float = 0.05  # the regression gate fails when micro F1 drops more than this
     compare_base: bool = True  # also answer the test split with the base model (cached per splits version)
-    device: str = "cpu"
+    device: str = "auto"  # auto: cuda (bf16) where a GPU is visible, else cpu (fp32)
     max_new_tokens: int = 0  # 0: the predictor's default
     max_samples: int = 0  # 0: the whole test split
 
@@ -79,7 +79,7 @@ def evaluation_report(context: AssetExecutionContext, config: EvaluationConfig,
 
 
 class PredictionsConfig(Config):
-    device: str = "cpu"
+    device: str = "auto"  # auto: cuda (bf16) where a GPU is visible, else cpu (fp32)
     overlap_s: float = analyze.DEFAULT_OVERLAP_S
     nms_iou: float = analyze.DEFAULT_NMS_IOU
     max_new_tokens: int = 0  # 0: the predictor's default

@@ -168,6 +168,10 @@ def load_base(name: str, path: str | os.PathLike | None = None, dtype: str = "fl
         model = build_tiny_model(spec, processor.tokenizer).to(torch_dtype)
     else:
         where = resolve_path(spec, path)
+        if Path(where).is_dir():
+            from .preflight import check_weights
+
+            check_weights(name, where)  # 7B weights under the tiny spec (or the reverse) fail here, clearly
         kwargs = {"dtype": torch_dtype}
         if attn_implementation:
             kwargs["attn_implementation"] = attn_implementation
