@@ -130,14 +130,24 @@ def test_no_vision_gradient_under_gradient_checkpointing(demo_splits, tmp_path):
     batch = Collator(processor.tokenizer.pad_token_id)(
         [SFTDataset(samples, processor, VideoCache(processor, cfg.budget()))[i] for i in range(2)])
 
+    saved = {}  # bytes autograd keeps for backward during the step's forward
+
     def vision_output_requires_grad(m) -> bool:
-        seen = []
+        seen, total = [], [0]
+
+        def pack(t):
+            total[0] += t.numel() * t.element_size()
+            return t
+
         handle = m.base_model.model.model.visual.register_forward_hook(
             lambda mod, inp, out: seen.append(out.last_hidden_state.requires_grad))
         m.train()
         m.base_model.model.gradient_checkpointing_enable({"use_reentrant": False})  # what the Trainer calls
-        m(**batch).loss.backward()
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = m(**batch).loss
+        loss.backward()
         handle.remove()
+        saved[len(saved)] = total[0]
         return seen[0]
 
     assert vision_output_requires_grad(model) is False
@@ -150,6 +160,8 @@ def test_no_vision_gradient_under_gradient_checkpointing(demo_splits, tmp_path):
     plain, _, _ = prepare_model(cfg)
     del plain.base_model.model.model.visual.get_input_embeddings
     assert vision_output_requires_grad(plain) is True
+    assert saved[0] < saved[1], saved  # the step keeps less for backward without the ViT in the graph
+    print(f"saved for backward: {saved[0]} bytes with the frozen ViT out of autograd, {saved[1]} with it in")
     keep_vision_out_of_autograd(plain.base_model.model)
     assert "get_input_embeddings" in vars(plain.base_model.model.model.visual)
     del torch, build_tiny_processor, get_spec

@@ -109,7 +109,7 @@ def predictions(context: AssetExecutionContext, config: PredictionsConfig, stora
     layout = storage.layout
     clips = unannotated_clips(layout)
     predictor, version, base = analyze.load_predictor(layout.models_dir / "lora_adapter", None, config.device)
-    window = analyze.default_window_s(base)
+    window = analyze.default_window_s(base, getattr(predictor, "budget", None))
     out: dict[str, list[dict]] = {}
     for i, c in enumerate(clips, 1):
         out[c["clip_id"]] = analyze.predict_windows(predictor, Path(c["path"]), float(c["duration_s"]),

@@ -88,11 +88,12 @@ def load_predictor(adapter_dir: str | Path | None, base: str | None = None, devi
     return predictor, version, base
 
 
-def default_window_s(base: str | None) -> float:
-    """The base model's clip length: its frame budget at 4 fps (8 s for the registered models)."""
+def default_window_s(base: str | None, budget=None) -> float:
+    """The clip length the adapter was trained on (``budget``: its video budget), else the base model's:
+    the frame budget at 4 fps (8 s for the registered models)."""
     from .model import get_spec
 
-    frames = get_spec(base).max_frames if base else 32
+    frames = budget.max_frames if budget is not None else get_spec(base).max_frames if base else 32
     return frames / TARGET_FPS
 
 
@@ -293,7 +294,7 @@ def run(args: argparse.Namespace) -> dict:
         raise AnalyzeError(f"--overlay {args.overlay} would overwrite the input video")
     predictor, version, base = load_predictor(None if args.no_adapter else args.adapter, args.base, args.device,
                                               args.dtype)
-    window = args.window or default_window_s(base)
+    window = args.window or default_window_s(base, getattr(predictor, "budget", None))
     try:
         result = analyze_video(video, predictor, version, window, args.overlap, args.nms_iou,
                                max_new_tokens=args.max_new_tokens)
