@@ -1,7 +1,10 @@
 """Training group: the LoRA adapter, trained out of process through Dagster Pipes.
 
-The asset writes a training config JSON, launches ``football_assets.core.train`` with the GPU resource's
-launcher (python / torchrun / deepspeed) through ``PipesSubprocessClient``; rank 0 reports the metrics.
+The asset picks the deployment's model, resolves its settings (run config > GPU profile > model preset >
+defaults, ``core/presets.py``), runs the preflight (``core/preflight.py``: refuses a run that cannot fit or
+cannot be served, in seconds), writes the training config JSON and launches ``football_assets.core.train``
+with the GPU resource's launcher (python / torchrun / deepspeed) through ``PipesSubprocessClient``; rank 0
+reports the metrics. The metadata shows every setting with its source, and the preflight plan.
 It sits in the ``gpu`` pool (one at a time, see dagster.yaml) and carries dagster-k8s GPU requests.
 Skips training when the splits version and training config are unchanged and the adapter exists.
 """
