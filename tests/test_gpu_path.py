@@ -118,7 +118,6 @@ def test_cache_respects_its_byte_budget(demo_splits, tmp_path):
 def test_no_vision_gradient_under_gradient_checkpointing(demo_splits, tmp_path):
     import torch
 
-    from football_assets.core.model import build_tiny_processor, get_spec
     from football_assets.core.train import (Collator, SFTDataset, TrainConfig, keep_vision_out_of_autograd, load_samples,
                                             prepare_model)
     from football_assets.core.video_inputs import VideoCache
@@ -164,7 +163,6 @@ def test_no_vision_gradient_under_gradient_checkpointing(demo_splits, tmp_path):
     print(f"saved for backward: {saved[0]} bytes with the frozen ViT out of autograd, {saved[1]} with it in")
     keep_vision_out_of_autograd(plain.base_model.model)
     assert "get_input_embeddings" in vars(plain.base_model.model.model.visual)
-    del torch, build_tiny_processor, get_spec
 
 
 def test_single_process_zero2_run_trains_on_cpu(demo_splits, tmp_path):

@@ -30,7 +30,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .model import LM_LINEAR_REGEX, get_spec
+from .model import get_spec
 
 #: Qwen2.5-VL-7B sizes (Cosmos-Reason1-7B is a Qwen2.5-VL-7B post-train), from its published config.
 QWEN25_VL_7B = {
