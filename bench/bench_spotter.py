@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from football_assets.core.annotation import demo_labels
 from football_assets.core.dataset import store  # noqa: E402
-from football_assets.core.demo import generator, match  # noqa: E402
+from football_assets.core.demo import generator  # noqa: E402
 from football_assets.core.ingest import catalog  # noqa: E402
 from football_assets.core.layout import DataLayout  # noqa: E402
 from football_assets.core.evaluation.metrics import (LOOSE_TOLERANCES, TIGHT_TOLERANCES, detection_scores,  # noqa: E402
@@ -88,8 +89,8 @@ def match_figures(spotter: Spotter, tmp: Path, minutes: float) -> dict:
 
     from football_assets.core.ingest.video import read_frames
 
-    m = match.write_match(tmp / "match", minutes, MATCH_SEED)
-    truth = match.read_truth(m["labels"])
+    m = demo_labels.write_match(tmp / "match", minutes, MATCH_SEED)
+    truth = demo_labels.read_truth(m["labels"])
     t0 = time.perf_counter()
     frames = read_frames(m["video"], spotter.cfg.width, spotter.cfg.height)
     decode_s = time.perf_counter() - t0

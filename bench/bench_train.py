@@ -78,7 +78,7 @@ def bench_throughput(cfg: TrainConfig, warmup: int = 2) -> dict:
 
 
 def bench_decodes(cfg: TrainConfig, tmp: Path) -> dict:
-    cfg.max_steps, cfg.epochs = -1, 3
+    cfg.max_steps, cfg.num_train_epochs = -1, 3
     trainer, cache, ds, _ = make_trainer(cfg, tmp / "video_cache")
     trainer.train()
     return {"samples": len(ds), "epochs": 3, "decodes": cache.decodes, "decodes_per_sample": cache.decodes / len(ds)}
@@ -108,8 +108,9 @@ def main() -> None:
 
         layout = DataLayout(tmp / "data")
         splits_dir = str(write_splits(layout, make_demo_clips(layout)))
-    base = dict(model="tiny", splits_dir=splits_dir, batch_size=2, learning_rate=1e-3, lr_scheduler="constant",
-                warmup_ratio=0.0, logging_steps=1000, save_steps=100000, lora_dropout=0.0, seed=0)
+    base = dict(model="tiny", splits_dir=splits_dir, per_device_train_batch_size=2, learning_rate=1e-3,
+                lr_scheduler_type="constant", warmup_steps=0.0, logging_steps=1000, save_steps=100000, lora_r=16,
+                lora_alpha=32, lora_dropout=0.0, seed=0, num_train_epochs=1.0, demo_pretrain_steps=0)
     t = bench_throughput(TrainConfig.from_dict({**base, "output_dir": str(tmp / "tp"), "max_steps": a.steps}))
     d = bench_decodes(TrainConfig.from_dict({**base, "output_dir": str(tmp / "dec")}), tmp)
     print(json.dumps({"throughput": t, "decodes": d}, indent=2))

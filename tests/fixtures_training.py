@@ -69,10 +69,16 @@ def demo_splits(tmp_path_factory) -> tuple[DataLayout, Path]:
     return layout, write_splits(layout, clips)
 
 
+#: the short names the tests use -> the training config's (TrainingArguments) names
+ALIASES = {"batch_size": "per_device_train_batch_size", "grad_accum": "gradient_accumulation_steps",
+           "warmup_ratio": "warmup_steps", "lr_scheduler": "lr_scheduler_type", "epochs": "num_train_epochs"}
+
+
 def tiny_config(splits_dir: Path, out: Path, **over) -> dict:
-    """A few-step CPU config for the tiny model."""
+    """A few-step CPU config for the tiny model (rank 16 and no demo pretraining unless asked: fast)."""
     cfg = {"model": "tiny", "splits_dir": str(splits_dir), "output_dir": str(out), "splits_version": "test-v1",
-           "max_steps": 6, "learning_rate": 3e-3, "batch_size": 2, "grad_accum": 1, "logging_steps": 1,
-           "save_steps": 3, "warmup_ratio": 0.0, "lr_scheduler": "constant", "seed": 0}
-    cfg.update(over)
+           "max_steps": 6, "learning_rate": 3e-3, "per_device_train_batch_size": 2, "gradient_accumulation_steps": 1,
+           "logging_steps": 1, "save_steps": 3, "warmup_steps": 0.0, "lr_scheduler_type": "constant", "seed": 0,
+           "lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "demo_pretrain_steps": 0}
+    cfg.update({ALIASES.get(k, k): v for k, v in over.items()})
     return cfg

@@ -5,6 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from football_assets.core.annotation import demo_labels
 from football_assets.core.demo import generator
 
 from football_assets.core.demo import match
@@ -50,10 +51,10 @@ def test_match_events_follow_per_90_rates_and_never_overlap():
 
 
 def test_match_video_and_label_studio_ground_truth(tmp_path):
-    out = match.write_match(tmp_path, 1.5, seed=3)
+    out = demo_labels.write_match(tmp_path, 1.5, seed=3)
     info = probe(out["video"])
     assert abs(info.duration - 90) < 0.5 and info.fps == pytest.approx(4)
-    truth = match.read_truth(out["labels"])
+    truth = demo_labels.read_truth(out["labels"])
     planned = [(e.event, e.start_time, e.end_time, e.description) for e in out["clip"].events]
     assert [(e["event"], e["start_time"], e["end_time"], e["description"]) for e in truth] == planned
     frames = read_frames(out["video"], 96, 64)

@@ -9,7 +9,9 @@ from football_assets.core import prompts
 from football_assets.core.training.model import MODELS, UnknownModelError, get_spec, load_base, lora_config
 from football_assets.core.training.train import Collator, SFTDataset
 from football_assets.core.training.video_inputs import VideoBudget, VideoCache, sample_indices
-from resources.gpu import PROFILES, GpuResource
+from football_assets.core.training.launch import launch_command
+from football_assets.core.training.presets import PROFILES, profile_values
+from resources.gpu import GpuResource
 
 
 @pytest.fixture(scope="module")
@@ -85,19 +87,19 @@ def test_sample_indices_meet_frame_budget():
 
 def test_gpu_resource_profiles_and_launchers(tmp_path):
     a100 = GpuResource(profile="a100-80gb", launcher="deepspeed", gpus=4, model_path=str(tmp_path))
-    over = a100.overrides()
+    over = {**profile_values(a100.profile), "model_path": a100.model_path}  # the asset adds the deployment's path
     assert over["bf16"] and over["gradient_checkpointing"] and over["deepspeed"].endswith("ds_zero2.json")
     assert over["model_path"] == str(tmp_path)
     ds = json.loads(open(over["deepspeed"]).read())
     assert ds["zero_optimization"]["stage"] == 2
-    cmd = a100.command("c.json")
+    cmd = launch_command(a100.launcher, a100.gpus, "c.json")
     assert cmd[0].endswith("deepspeed") and "--num_gpus=4" in cmd and cmd[-2:] == ["--config", "c.json"]
-    tr = GpuResource(launcher="torchrun", gpus=2).command("c.json")
+    tr = launch_command("torchrun", 2, "c.json")
     assert tr[0].endswith("torchrun") and "--nproc_per_node=2" in tr and "football_assets.core.training.train" in tr
-    assert GpuResource().command("c.json")[1:3] == ["-m", "football_assets.core.training.train"]
+    assert launch_command(GpuResource().launcher, GpuResource().gpus, "c.json")[1:3] == ["-m", "football_assets.core.training.train"]
     assert set(PROFILES) == {"a100-80gb", "cpu"}
     with pytest.raises(ValueError, match="unknown GPU profile 'h100'"):
-        GpuResource(profile="h100").overrides()
+        profile_values(GpuResource(profile="h100").profile)
     with pytest.raises(ValueError, match="unknown launcher 'mpirun'"):
-        GpuResource(launcher="mpirun").command("c.json")
+        launch_command("mpirun", 1, "c.json")
     assert MODELS["cosmos-reason1-7b"].hub_id == "nvidia/Cosmos-Reason1-7B"

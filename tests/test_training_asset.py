@@ -12,7 +12,7 @@ from resources.gpu import GpuResource
 
 
 def run_config(**over):
-    cfg = {"max_steps": 4, "batch_size": 2, "save_steps": 100, "learning_rate": 3e-3, "demo_pretrain_steps": 0}
+    cfg = {"max_steps": 4, "per_device_train_batch_size": 2, "save_steps": 100, "learning_rate": 3e-3, "demo_pretrain_steps": 0}
     cfg.update(over)
     return {"ops": {"lora_adapter": {"config": cfg}}}
 
@@ -29,6 +29,10 @@ def test_lora_adapter_asset_trains_through_pipes(demo_splits):
     assert md["steps"].value == 4 and md["tokens_per_s"].value > 0 and md["peak_memory_mb"].value > 0
     assert len(md["loss_curve"].value) == 4 and "data:image/png;base64" in md["loss_curve_plot"].value
     assert md["splits_version"].value == "test-v1"
+    settings = md["settings"].value  # the values the trainer got, with where each came from
+    assert settings["learning_rate"] == {"value": 3e-3, "from": "run config"}
+    assert settings["lora_r"] == {"value": 64, "from": "preset"} and settings["dtype"]["from"] == "profile"
+    assert settings["model"]["value"] == "tiny" and "verdict: fits" in md["preflight"].value
     adapter = layout.adapter_dir
     meta = json.loads((adapter / "train_meta.json").read_text())
     assert meta["splits_version"] == "test-v1" and (adapter / "training_args.json").exists()

@@ -297,7 +297,7 @@ def previous_report(layout, model_version: str) -> dict | None:
 
 
 def evaluate_adapter(layout, adapter_dir: Path | str | None = None, threshold: float = 0.5, compare_base: bool = True,
-                     device: str = "cpu", max_new_tokens: int | None = None, max_samples: int | None = None,
+                     device: str | None = None, max_new_tokens: int | None = None, max_samples: int | None = None,
                      log: Callable[[str], None] = print) -> tuple[dict, list[dict]]:
     """Answer the latest test split with the adapter (and, cached per splits version, the base model
     without adapter); return ``(report, adapter answers)``. The gate is filled in by the caller."""

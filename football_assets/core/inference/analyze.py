@@ -60,7 +60,8 @@ def adapter_info(adapter_dir: str | Path, base: str | None = None) -> dict:
     return meta
 
 
-def load_predictor(adapter_dir: str | Path | None, base: str | None = None, device: str = "cpu"):
+def load_predictor(adapter_dir: str | Path | None, base: str | None = None, device: str | None = None,
+                   dtype: str | None = None):
     """``(EventPredictor, model_version, base)``; ``adapter_dir`` None = the base model without adapter."""
     from football_assets.core.training.model import UnknownModelError, get_spec
 
@@ -79,7 +80,7 @@ def load_predictor(adapter_dir: str | Path | None, base: str | None = None, devi
     from football_assets.core.inference.predictor import EventPredictor  # torch/transformers: only once the inputs look right
 
     try:
-        predictor = EventPredictor(base, str(adapter_dir) if adapter_dir else None, device=device)
+        predictor = EventPredictor(base, str(adapter_dir) if adapter_dir else None, device=device, dtype=dtype)
     except Exception as exc:  # peft/safetensors/torch raise many types; one clear message for all
         what = f"adapter {adapter_dir} cannot be loaded onto base model {base!r}" if adapter_dir else \
             f"base model {base!r} cannot be loaded"
@@ -87,11 +88,12 @@ def load_predictor(adapter_dir: str | Path | None, base: str | None = None, devi
     return predictor, version, base
 
 
-def default_window_s(base: str | None) -> float:
-    """The base model's clip length: its frame budget at 4 fps (8 s for the registered models)."""
+def default_window_s(base: str | None, budget=None) -> float:
+    """The clip length the adapter was trained on (``budget``: its video budget), else the base model's:
+    the frame budget at 4 fps (8 s for the registered models)."""
     from football_assets.core.training.model import get_spec
 
-    frames = get_spec(base).max_frames if base else 32
+    frames = budget.max_frames if budget is not None else get_spec(base).max_frames if base else 32
     return frames / TARGET_FPS
 
 
@@ -278,7 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=float, default=None, help="window length in s (default: the model's clip length)")
     p.add_argument("--overlap", type=float, default=DEFAULT_OVERLAP_S, help="window overlap in s")
     p.add_argument("--nms-iou", type=float, default=DEFAULT_NMS_IOU, help="per-class NMS tIoU threshold")
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    p.add_argument("--device", default="auto", help="torch device (auto: cuda where a GPU is visible, else cpu)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
+                   help="model dtype (auto: bfloat16 on cuda, float32 on cpu)")
     p.add_argument("--max-new-tokens", type=int, default=None, help="answer length limit (default: the predictor's)")
     return p
 
@@ -288,8 +292,9 @@ def run(args: argparse.Namespace) -> dict:
     probe(video)  # fail fast on a missing, empty or unreadable video, before loading any model
     if args.overlay and Path(args.overlay).resolve() == video.resolve():
         raise AnalyzeError(f"--overlay {args.overlay} would overwrite the input video")
-    predictor, version, base = load_predictor(None if args.no_adapter else args.adapter, args.base, args.device)
-    window = args.window or default_window_s(base)
+    predictor, version, base = load_predictor(None if args.no_adapter else args.adapter, args.base, args.device,
+                                              args.dtype)
+    window = args.window or default_window_s(base, getattr(predictor, "budget", None))
     try:
         result = analyze_video(video, predictor, version, window, args.overlap, args.nms_iou,
                                max_new_tokens=args.max_new_tokens)

@@ -1,7 +1,8 @@
 """Run a (LoRA-adapted) base model on one clip: the prompt and video handling are the training ones.
 
 ``EventPredictor(base, adapter_dir)`` loads the base (for ``tiny``: the exact base bundled in the adapter
-under ``base/``), applies the peft adapter, and greedily decodes an answer to the shared events
+under ``base/``) on this machine's device and dtype (cuda + bf16 where a GPU is visible, else cpu + fp32,
+unless given), applies the peft adapter, and greedily decodes at the video budget it was trained with an answer to the shared events
 instruction. ``predict_events`` parses it with ``prompts.parse_events``; an unparseable answer gives [].
 """
 
@@ -32,9 +33,12 @@ def read_meta(adapter_dir: str | Path) -> dict:
 class EventPredictor:
     """Greedy event prediction with a base model and an optional LoRA adapter."""
 
-    def __init__(self, base: str = "tiny", adapter_dir: str | Path | None = None, device: str = "cpu",
-                 base_path: str | None = None, dtype: str = "float32", budget: VideoBudget | None = None):
+    def __init__(self, base: str = "tiny", adapter_dir: str | Path | None = None, device: str | None = None,
+                 base_path: str | None = None, dtype: str | None = None, budget: VideoBudget | None = None):
+        from .presets import auto_inference_settings
+
         spec = get_spec(base)
+        device, dtype = auto_inference_settings(device, dtype)  # cuda + bf16 where a GPU is visible
         self.meta = read_meta(adapter_dir) if adapter_dir else {}
         if self.meta.get("base_model") and self.meta["base_model"] != base:
             raise AdapterError(f"adapter {adapter_dir} was trained on base {self.meta['base_model']!r}, not {base!r}")
@@ -48,7 +52,9 @@ class EventPredictor:
             model = PeftModel.from_pretrained(model, str(adapter_dir))
         self.model = model.eval()
         self.processor, self.device = processor, device
-        self.cache = VideoCache(processor, budget or VideoBudget(spec.max_frames, spec.min_pixels, spec.max_pixels))
+        trained = self.meta.get("video_budget")  # the budget the adapter was trained with
+        self.budget = budget or (VideoBudget(**trained) if trained else VideoBudget(spec.max_frames, spec.min_pixels, spec.max_pixels))
+        self.cache = VideoCache(processor, self.budget, max_bytes=512 * 2**20)
         self.model_version = self.meta.get("model_version") or (f"{base}-base" if not adapter_dir else Path(adapter_dir).name)
 
     def generate(self, video_path: str | Path, fps: float = 4.0, instruction: str | None = None,

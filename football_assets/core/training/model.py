@@ -72,7 +72,7 @@ MODELS: dict[str, ModelSpec] = {
     "tiny": ModelSpec("tiny", tiny=TINY_CONFIG, max_frames=32, min_pixels=84 * 112, max_pixels=12000,
                       modules_to_save=("merger", "embed_tokens", "lm_head")),
     # Cosmos-Reason1 is trained on 4 fps video; 336x504 frames: 216 merged tokens per 2 frames,
-    # 3456 per 8 s clip (memory estimate in resources/gpu.py)
+    # 3456 per 8 s clip (memory plan: core/preflight.py, `football-events train --dry-run`)
     "cosmos-reason1-7b": ModelSpec("cosmos-reason1-7b", hub_id="nvidia/Cosmos-Reason1-7B",
                                    path_env="COSMOS_REASON1_PATH", max_frames=32,
                                    min_pixels=28 * 28 * 16, max_pixels=336 * 504),
@@ -168,6 +168,10 @@ def load_base(name: str, path: str | os.PathLike | None = None, dtype: str = "fl
         model = build_tiny_model(spec, processor.tokenizer).to(torch_dtype)
     else:
         where = resolve_path(spec, path)
+        if Path(where).is_dir():
+            from .preflight import check_weights
+
+            check_weights(name, where)  # 7B weights under the tiny spec (or the reverse) fail here, clearly
         kwargs = {"dtype": torch_dtype}
         if attn_implementation:
             kwargs["attn_implementation"] = attn_implementation

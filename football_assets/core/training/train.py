@@ -16,109 +16,12 @@ import resource
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
 
-from football_assets.core.training.model import MODELS, get_spec
-
-CONFIG_DIR = Path(__file__).parent / "configs"
-
-
-class TrainConfigError(ValueError):
-    """A training configuration that cannot work; the message names the field and the cause."""
-
-
-@dataclass
-class TrainConfig:
-    model: str = "tiny"
-    model_path: str | None = None  # local weights directory (e.g. Cosmos-Reason1-7B)
-    splits_dir: str = ""  # one splits version directory with train.jsonl (and val.jsonl)
-    output_dir: str = ""  # checkpoints, metrics, loss curve, video cache
-    adapter_dir: str = ""  # final adapter (default <output_dir>/adapter); replaced atomically
-    splits_version: str = ""
-    # LoRA
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    target_modules: str | list[str] | None = None  # None: language-model linear layers (regex)
-    modules_to_save: list[str] | None = None  # None: the model spec's default
-    # optimisation
-    epochs: float = 1.0
-    max_steps: int = -1
-    learning_rate: float = 2e-4
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.03
-    lr_scheduler: str = "cosine"
-    batch_size: int = 1
-    grad_accum: int = 1
-    seed: int = 0
-    bf16: bool = False
-    gradient_checkpointing: bool = False
-    deepspeed: str | None = None  # path to a DeepSpeed json (e.g. configs/ds_zero2.json)
-    logging_steps: int = 1
-    save_steps: int = 50
-    save_total_limit: int = 2
-    tasks: list[str] = field(default_factory=lambda: ["events", "grounding"])
-    max_train_samples: int | None = None
-    # video budget (None: the model spec's default)
-    max_frames: int | None = None
-    min_pixels: int | None = None
-    max_pixels: int | None = None
-    dtype: str = "float32"
-    attn_implementation: str | None = None
-    #: tiny only: steps of demo vision pretraining on the train split before LoRA (see demo_pretrain.py)
-    demo_pretrain_steps: int = 0
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise TrainConfigError(f"unknown training config field(s): {', '.join(unknown)}")
-        cfg = cls(**d)
-        cfg.validate()
-        return cfg
-
-    @classmethod
-    def from_file(cls, path: str | os.PathLike) -> "TrainConfig":
-        p = Path(path)
-        if not p.exists():
-            raise TrainConfigError(f"training config {p} does not exist")
-        return cls.from_dict(json.loads(p.read_text()))
-
-    def validate(self) -> None:
-        get_spec(self.model)  # UnknownModelError naming the known ones
-        if self.lora_r < 1:
-            raise TrainConfigError(f"lora_r must be >= 1 (a rank-{self.lora_r} LoRA trains nothing)")
-        if self.lora_alpha <= 0:
-            raise TrainConfigError(f"lora_alpha must be > 0, got {self.lora_alpha}")
-        if not 0 <= self.lora_dropout < 1:
-            raise TrainConfigError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
-        if self.batch_size < 1 or self.grad_accum < 1:
-            raise TrainConfigError(f"batch_size and grad_accum must be >= 1, got {self.batch_size}, {self.grad_accum}")
-        if not self.output_dir:
-            raise TrainConfigError("output_dir is required")
-        if not self.splits_dir:
-            raise TrainConfigError("splits_dir is required (a splits version directory with train.jsonl)")
-        train = Path(self.splits_dir) / "train.jsonl"
-        if not train.exists():
-            raise TrainConfigError(f"splits_dir {self.splits_dir}: {train.name} missing (materialize sft_splits first)")
-        if self.deepspeed and not Path(self.deepspeed).exists():
-            raise TrainConfigError(f"deepspeed config {self.deepspeed} does not exist")
-        bad = sorted(set(self.tasks) - {"events", "grounding"})
-        if bad:
-            raise TrainConfigError(f"unknown task(s) {bad}; expected 'events' and/or 'grounding'")
-
-    @property
-    def adapter_path(self) -> Path:
-        return Path(self.adapter_dir) if self.adapter_dir else Path(self.output_dir) / "adapter"
-
-    def budget(self):
-        from football_assets.core.training.video_inputs import VideoBudget
-
-        spec = get_spec(self.model)
-        return VideoBudget(max_frames=self.max_frames or spec.max_frames, min_pixels=self.min_pixels or spec.min_pixels,
-                           max_pixels=self.max_pixels or spec.max_pixels)
+from football_assets.core.training.model import get_spec
+from football_assets.core.training.presets import CONFIG_DIR  # noqa: F401  (re-exported: the DeepSpeed configs folder)
+from football_assets.core.training.train_args import TrainConfig, TrainConfigError  # noqa: F401  (the trainer's config, re-exported)
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -214,7 +117,6 @@ def prepare_model(cfg: TrainConfig, base_copy: Path | None = None, before_peft=N
 
     from football_assets.core.training.model import describe, load_base, lora_config
 
-    spec = get_spec(cfg.model)
     dtype = "bfloat16" if cfg.bf16 else cfg.dtype
     model, processor = load_base(cfg.model, load_from or cfg.model_path, dtype=dtype, attn_implementation=cfg.attn_implementation)
     if before_peft is not None:
@@ -226,13 +128,12 @@ def prepare_model(cfg: TrainConfig, base_copy: Path | None = None, before_peft=N
     model.config.use_cache = False
     for p in model.parameters():
         p.requires_grad_(False)  # vision tower (and everything else) frozen; peft adds the trainable parts
-    extras = spec.modules_to_save if cfg.modules_to_save is None else cfg.modules_to_save
+    extras = cfg.modules_to_save or []
+    keep_vision_out_of_autograd(model)
     peft_model = get_peft_model(model, lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, extras))
     hit_vision = [n for n, m in peft_model.named_modules() if ".visual." in n and hasattr(m, "lora_A")]
     if hit_vision:
         raise TrainConfigError(f"LoRA target_modules hit the vision tower ({hit_vision[0]} ...); name language-model paths")
-    if cfg.gradient_checkpointing:
-        peft_model.enable_input_require_grads()
     del torch
     return peft_model, processor, describe(peft_model)
 
@@ -290,22 +191,21 @@ def plot_loss(history: list[dict], dest: Path) -> None:
 # Run
 
 
-def training_arguments(cfg: TrainConfig, on_gpu: bool):
-    from transformers import TrainingArguments
+def keep_vision_out_of_autograd(model) -> None:
+    """Stop transformers from making the frozen vision tower's input require grad.
 
-    return TrainingArguments(
-        output_dir=str(Path(cfg.output_dir) / "checkpoints"),
-        per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
-        num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, learning_rate=cfg.learning_rate,
-        weight_decay=cfg.weight_decay, warmup_steps=cfg.warmup_ratio, lr_scheduler_type=cfg.lr_scheduler,
-        logging_steps=cfg.logging_steps, save_strategy="steps", save_steps=cfg.save_steps,
-        save_total_limit=cfg.save_total_limit, seed=cfg.seed, data_seed=cfg.seed,
-        bf16=cfg.bf16 and on_gpu, gradient_checkpointing=cfg.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
-        deepspeed=cfg.deepspeed, report_to=[], remove_unused_columns=False, dataloader_num_workers=0,
-        use_cpu=not on_gpu, ddp_backend=None if on_gpu or int(os.environ.get("WORLD_SIZE", "1")) == 1 else "gloo", label_names=["labels"],
-        include_num_input_tokens_seen="non_padding", disable_tqdm=True, save_only_model=False,
-    )
+    With gradient checkpointing, transformers 5 hooks the input embeddings of every sub-model so that
+    gradients reach the adapters; for Qwen2.5-VL that includes the vision tower's ``patch_embed``, which puts
+    the whole frozen ViT into the backward graph (its activations kept, its blocks recomputed, every step).
+    Hiding the vision tower's input embeddings leaves only the language model's hooked.
+    """
+    visual = model.model.visual
+    visual.get_input_embeddings = lambda: None
+
+
+def training_arguments(cfg: TrainConfig, on_gpu: bool):
+    """The real ``transformers.TrainingArguments`` of this config (through ``HfArgumentParser``)."""
+    return cfg.parse(on_gpu)[-1]
 
 
 def run(cfg: TrainConfig, report=None) -> dict:
@@ -328,7 +228,7 @@ def run(cfg: TrainConfig, report=None) -> dict:
     pre: dict = {}
 
     def before_peft(model, processor):
-        pre["cache"] = VideoCache(processor, cfg.budget(), out / "video_cache")
+        pre["cache"] = VideoCache(processor, cfg.budget(), out / "video_cache", max_bytes=cfg.video_cache_mb * 2**20)
         if bundle and cfg.demo_pretrain_steps > 0 and not saved:
             from football_assets.core.demo.pretrain import pretrain_vision
 
@@ -375,9 +275,9 @@ def run(cfg: TrainConfig, report=None) -> dict:
             processor.save_pretrained(tmp)
             if base_copy is not None:
                 shutil.copytree(base_copy, tmp / "base")
-            write_json(tmp / "training_args.json", {"config": asdict(cfg), "trainer": args.to_dict()})
+            write_json(tmp / "training_args.json", {"config": cfg.to_dict(), "trainer": args.to_dict()})
             write_json(tmp / "train_meta.json", {"base_model": cfg.model, "base_path": cfg.model_path,
-                                                 "splits_version": cfg.splits_version,
+                                                 "splits_version": cfg.splits_version, "video_budget": asdict(cfg.budget()),
                                                  "model_version": model_version(cfg), "metrics": {k: v for k, v in info.items() if k != "loss_curve"}})
         write_json(out / "metrics.json", info)
         return info
@@ -387,7 +287,7 @@ def run(cfg: TrainConfig, report=None) -> dict:
 def model_version(cfg: TrainConfig) -> str:
     import hashlib
 
-    raw = json.dumps({k: v for k, v in asdict(cfg).items() if k not in ("output_dir", "adapter_dir")}, sort_keys=True)
+    raw = json.dumps({k: v for k, v in cfg.to_dict().items() if k not in ("output_dir", "adapter_dir")}, sort_keys=True)
     return f"{cfg.model}-{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
 
 
@@ -397,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local_rank", "--local-rank", type=int, default=None, help="set by the deepspeed launcher")
     args = parser.parse_args(argv)
     cfg = TrainConfig.from_file(args.config)
+    if cfg.deepspeed:
+        single_process_distributed_env()
     if os.environ.get("DAGSTER_PIPES_CONTEXT") and rank() == 0:
         from dagster_pipes import open_dagster_pipes
 
@@ -406,6 +308,29 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     run(cfg)
     return 0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def single_process_distributed_env() -> bool:
+    """Set up a one-process distributed environment when no launcher did; True if it did.
+
+    DeepSpeed needs a process group. Without torchrun/deepspeed's variables, ``deepspeed.initialize``
+    falls back to MPI discovery (``No module named 'mpi4py'``); with them it starts a one-member group
+    (nccl on a GPU, gloo on CPU), so ``python -m football_assets.core.training.train`` with a ZeRO config just works.
+    """
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        return False
+    os.environ.update(MASTER_ADDR=os.environ.get("MASTER_ADDR", "127.0.0.1"),
+                      MASTER_PORT=os.environ.get("MASTER_PORT") or str(free_port()),
+                      RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
+    return True
 
 
 def pipes_metadata(info: dict) -> dict:

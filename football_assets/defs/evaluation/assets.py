@@ -1,6 +1,6 @@
 """Evaluation group: the adapter's report on the test split (with the regression gate) and its
 predictions on clips nobody has annotated yet (Label Studio pre-annotations). Thin wiring around
-``core/evaluation`` and ``core/inference``."""
+``core.report`` and ``core.analyze``."""
 
 import hashlib
 import json
@@ -25,7 +25,7 @@ class EvaluationConfig(Config):
     iou_threshold: float = 0.5  # tIoU at which a predicted event matches a true one
     f1_margin: float = 0.05  # the regression gate fails when micro F1 drops more than this
     compare_base: bool = True  # also answer the test split with the base model (cached per splits version)
-    device: str = "cpu"
+    device: str = "auto"  # auto: cuda (bf16) where a GPU is visible, else cpu (fp32)
     max_new_tokens: int = 0  # 0: the predictor's default
     max_samples: int = 0  # 0: the whole test split
 
@@ -82,7 +82,7 @@ def evaluation_report(context: AssetExecutionContext, config: EvaluationConfig,
 
 
 class PredictionsConfig(Config):
-    device: str = "cpu"
+    device: str = "auto"  # auto: cuda (bf16) where a GPU is visible, else cpu (fp32)
     overlap_s: float = analyze.DEFAULT_OVERLAP_S
     nms_iou: float = analyze.DEFAULT_NMS_IOU
     max_new_tokens: int = 0  # 0: the predictor's default
@@ -112,7 +112,7 @@ def predictions(context: AssetExecutionContext, config: PredictionsConfig, stora
     layout = DataLayout.at(storage.root)
     clips = unannotated_clips(layout)
     predictor, version, base = analyze.load_predictor(layout.adapter_dir, None, config.device)
-    window = analyze.default_window_s(base)
+    window = analyze.default_window_s(base, getattr(predictor, "budget", None))
     out: dict[str, list[dict]] = {}
     for i, c in enumerate(clips, 1):
         out[c["clip_id"]] = analyze.predict_windows(predictor, Path(c["path"]), float(c["duration_s"]),

@@ -1,7 +1,10 @@
 """Training group: the LoRA adapter, trained out of process through Dagster Pipes.
 
-The asset writes a training config JSON, launches ``football_assets.core.training.train`` with the GPU resource's
-launcher (python / torchrun / deepspeed) through ``PipesSubprocessClient``; rank 0 reports the metrics.
+The asset picks the deployment's model, resolves its settings (run config > GPU profile > model preset >
+defaults, ``core/presets.py``), runs the preflight (``core/preflight.py``: refuses a run that cannot fit or
+cannot be served, in seconds), writes the training config JSON and launches ``football_assets.core.training.train``
+with the GPU resource's launcher (python / torchrun / deepspeed) through ``PipesSubprocessClient``; rank 0
+reports the metrics. The metadata shows every setting with its source, and the preflight plan.
 It sits in the ``gpu`` pool (one at a time, see dagster.yaml) and carries dagster-k8s GPU requests.
 Skips training when the splits version and training config are unchanged and the adapter exists.
 """
@@ -10,12 +13,18 @@ import base64
 import json
 import os
 from pathlib import Path
+from typing import Optional
 
-from dagster import (AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, AssetKey, Config, DataVersion,
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, AssetKey, Config, DataVersion, Failure,
                      MaterializeResult, MetadataValue, PipesSubprocessClient, asset, asset_check)
 
+from football_assets.core.training import preflight
+
+from football_assets.core.training import presets
 from football_assets.core.dataset import store
 from football_assets.core.fsutil import read_json, write_json
+from football_assets.core.training.launch import describe as describe_launch
+from football_assets.core.training.launch import launch_command
 from football_assets.core.training.train import TrainConfig, model_version
 from football_assets.core.layout import DataLayout
 from football_assets.defs.placement import GPU_POOL, GPU_TRAINING_TAGS
@@ -25,30 +34,56 @@ from resources.gpu import GpuResource
 
 
 class LoraAdapterConfig(Config):
-    """Model and optimisation settings (hardware settings come from the GPU resource's profile)."""
+    """Run-config overrides. Unset (None) fields come from the GPU profile, then the model's preset, then the
+    defaults (``football_assets/core/presets.py``); the values used are in the materialization's metadata.
+    ``model`` unset: the deployment's (``FOOTBALL_MODEL``, else the model of ``COSMOS_REASON1_PATH``, else tiny).
+    Field names are the training config's (``TrainingArguments`` / ``core/train_args.py``)."""
 
-    model: str = "tiny"
-    epochs: float = 20.0
-    max_steps: int = -1
-    learning_rate: float = 2e-3
-    lora_r: int = 64  # the tiny demo needs the rank (r=16: class-presence F1 ~0.1 lower); fine for 7B too
-    lora_alpha: int = 128
-    lora_dropout: float = 0.0
-    batch_size: int = 4
-    grad_accum: int = 1
-    seed: int = 0
-    save_steps: int = 100
-    demo_pretrain_steps: int = 300  # tiny only: brief vision pretraining on the train split (demo base)
+    model: Optional[str] = None
+    num_train_epochs: Optional[float] = None
+    max_steps: Optional[int] = None
+    learning_rate: Optional[float] = None
+    warmup_steps: Optional[float] = None  # < 1: a fraction of the steps
+    lora_r: Optional[int] = None
+    lora_alpha: Optional[int] = None
+    lora_dropout: Optional[float] = None
+    modules_to_save: Optional[list[str]] = None
+    per_device_train_batch_size: Optional[int] = None
+    gradient_accumulation_steps: Optional[int] = None
+    seed: Optional[int] = None
+    save_steps: Optional[int] = None
+    max_frames: Optional[int] = None
+    max_pixels: Optional[int] = None
+    min_pixels: Optional[int] = None
+    video_cache_mb: Optional[int] = None
+    demo_pretrain_steps: Optional[int] = None  # tiny only: brief vision pretraining on the train split (demo base)
     force: bool = False  # retrain even if nothing changed
 
 
+
+def resolve_settings(config: LoraAdapterConfig, gpu: GpuResource) -> tuple[dict, dict]:
+    """``(values, sources)``: the model the deployment selects and its settings, with where each came from."""
+    model = presets.select_model(config.model, gpu.model or None, gpu.model_path or None)
+    values, sources = presets.resolve({k: v for k, v in config.model_dump().items() if k not in ("force", "model")},
+                                      model, gpu.profile)
+    if config.model:
+        sources["model"] = "run config"
+    if gpu.model_path:
+        values["model_path"], sources["model_path"] = gpu.model_path, "deployment"
+    return values, sources
+
+
 def build_train_config(config: LoraAdapterConfig, gpu: GpuResource, layout, splits) -> TrainConfig:
-    work = layout.models_dir / "runs" / splits.version
-    fields = {k: v for k, v in config.model_dump().items() if k != "force"}
-    fields.update(gpu.overrides())
-    fields.update(splits_dir=str(splits.path), splits_version=splits.version, output_dir=str(work),
-                  adapter_dir=str(layout.adapter_dir), lr_scheduler="cosine", warmup_ratio=0.05, logging_steps=1)
-    return TrainConfig.from_dict(fields)
+    values, _ = resolve_settings(config, gpu)
+    values.update(splits_dir=str(splits.path), splits_version=splits.version,
+                  output_dir=str(layout.models_dir / "runs" / splits.version), adapter_dir=str(layout.adapter_dir))
+    return TrainConfig.from_dict(values)
+
+
+def settings_metadata(cfg: TrainConfig, sources: dict) -> dict:
+    """Every value the trainer gets, with its source (run config / profile / preset / deployment / default)."""
+    skip = {"splits_dir", "output_dir", "adapter_dir", "splits_version"}
+    return {k: {"value": v, "from": sources.get(k, "default")} for k, v in sorted(cfg.to_dict().items()) if k not in skip}
 
 
 def _loss_png_md(path: Path) -> str:
@@ -68,24 +103,36 @@ def lora_adapter(context: AssetExecutionContext, config: LoraAdapterConfig, stor
     layout = DataLayout.at(storage.root)
     splits = store.load_latest(layout)
     cfg = build_train_config(config, gpu, layout, splits)
+    _, sources = resolve_settings(config, gpu)
     version = model_version(cfg)
+    # preflight first: a run that cannot fit (or cannot be served) fails here in seconds, naming the budget
+    if cfg.model_path:
+        preflight.check_weights(cfg.model, cfg.model_path)
+    plan = preflight.plan(cfg.to_dict(), gpu.profile, gpu.gpus, presets.PROFILE_MEMORY_GB.get(gpu.profile))
+    plan_text = preflight.format_plan(plan)
+    context.log.info(plan_text)
+    if plan.problems:
+        raise Failure(description=str(preflight.PreflightError("; ".join(plan.problems))),
+                      metadata={"preflight": MetadataValue.md(f"```\n{plan_text}\n```")})
     meta = read_json(layout.adapter_dir / "train_meta.json", {}) or {}
     if not config.force and meta.get("model_version") == version and (layout.adapter_dir / "adapter_config.json").exists():
         context.log.info(f"adapter {version} already trained on splits {splits.version}; skipping")
         return MaterializeResult(metadata={"model_version": version, "splits_version": splits.version, "skipped": True,
                                            "path": str(layout.adapter_dir)}, data_version=DataVersion(version))
     cfg_path = Path(cfg.output_dir) / "train_config.json"
-    write_json(cfg_path, cfg.__dict__)
+    write_json(cfg_path, cfg.to_dict())
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
-    command = gpu.command(cfg_path)
+    command = launch_command(gpu.launcher, gpu.gpus, cfg_path, gpu.master_port)
     context.log.info(f"launching: {' '.join(command)}")
     result = PipesSubprocessClient(env=env).run(command=command, context=context).get_materialize_result()
     md = dict(result.metadata or {})
     png = Path(cfg.output_dir) / "loss_curve.png"
     if png.exists():
         md["loss_curve_plot"] = MetadataValue.md(_loss_png_md(png))
-    md.update({"path": str(layout.adapter_dir), "launcher": gpu.describe(), "profile": gpu.profile,
-               "splits_version": splits.version, "model_version": version})
+    md.update({"path": str(layout.adapter_dir), "launcher": describe_launch(gpu.launcher, gpu.gpus, gpu.master_port),
+               "profile": gpu.profile, "splits_version": splits.version, "model_version": version,
+               "settings": MetadataValue.json(settings_metadata(cfg, sources)),
+               "preflight": MetadataValue.md(f"```\n{plan_text}\n```"), "preflight_total_gb": plan.total_gb})
     return MaterializeResult(metadata=md, data_version=DataVersion(version))
 
 

@@ -17,6 +17,8 @@ from football_assets.core.dataset import store
 from football_assets.core.fsutil import read_json, write_json
 from football_assets.core.spotter.train import SpotterTrainConfig, model_version
 from football_assets.core.layout import DataLayout
+from football_assets.core.training.launch import describe as describe_launch
+from football_assets.core.training.launch import launch_command
 from resources import DataDirResource
 from football_assets.defs.placement import GPU_POOL, GPU_TRAINING_TAGS
 from resources.gpu import GpuResource
@@ -24,6 +26,8 @@ from resources.gpu import GpuResource
 SPOTTER_DIR = "event_spotter"
 #: Per GPU profile: what the hardware changes for the spotter (precision; the backbone is the asset config).
 PROFILE_OVERRIDES = {"a100-80gb": {"bf16": True}, "cpu": {}}
+
+SPOTTER_MODULE = "football_assets.core.spotter.train"
 
 
 class EventSpotterConfig(Config):
@@ -85,14 +89,14 @@ def event_spotter(context: AssetExecutionContext, config: EventSpotterConfig, st
     cfg_path = Path(cfg.output_dir) / "spotter_config.json"
     write_json(cfg_path, cfg.__dict__)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
-    command = gpu.command(cfg_path, module="football_assets.core.spotter.train")
+    command = launch_command(gpu.launcher, gpu.gpus, cfg_path, gpu.master_port, module=SPOTTER_MODULE)
     context.log.info(f"launching: {' '.join(command)}")
     result = PipesSubprocessClient(env=env).run(command=command, context=context).get_materialize_result()
     md = dict(result.metadata or {})
     png = Path(cfg.output_dir) / "loss_curve.png"
     if png.exists():
         md["loss_curve_plot"] = MetadataValue.md(f"![loss curve](data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()})")
-    md.update({"path": str(spotter_path(layout)), "launcher": gpu.describe(), "profile": gpu.profile,
+    md.update({"path": str(spotter_path(layout)), "launcher": describe_launch(gpu.launcher, gpu.gpus, gpu.master_port, SPOTTER_MODULE), "profile": gpu.profile,
                "splits_version": splits.version, "model_version": version})
     return MaterializeResult(metadata=md, data_version=DataVersion(version))
 

@@ -1,0 +1,124 @@
+"""Training settings in one place: model selection, per-model presets, hardware profiles, and how they combine.
+
+Every setting has exactly one default: the field defaults of the argument dataclasses in ``train_args``
+(plus ``TRAINER_DEFAULTS`` for the ``transformers.TrainingArguments`` fields where the project differs from
+Hugging Face's default). On top of that, highest last:
+
+1. ``MODEL_PRESETS[model]``: what the model needs to learn well (lr, epochs, LoRA rank/alpha/dropout and
+   targets, ``modules_to_save``, the video budget, demo pretraining, whether the adapter is for vLLM);
+2. ``PROFILES[profile]``: what the machine needs (precision, ZeRO, checkpointing, batch x accumulation that
+   fit its memory, checkpoint cadence, the memory budget the preflight checks);
+3. the run config: only the values a user actually set (``None`` means "not set").
+
+The profile beats the preset because it describes the hardware the run is on (batch 2 x 8 is what fits
+80 GB, whatever the model's preset says); the user's explicit value beats both. ``resolve`` returns the
+flat dict the trainer reads (``HfArgumentParser``) together with where each value came from, which the
+training asset shows in its metadata.
+
+Which model: the run config's ``model``, else the deployment's (``FOOTBALL_MODEL``), else the model whose
+weights path the deployment sets (``COSMOS_REASON1_PATH`` -> ``cosmos-reason1-7b``), else ``tiny``. So a
+schedule or sensor run (no run config) on a 7B host trains the 7B with its presets, never "tiny".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from football_assets.core.training.model import MODELS, get_spec
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+ZERO2_CONFIG = CONFIG_DIR / "ds_zero2.json"
+
+
+class ModelSelectionError(ValueError):
+    """The model asked for and the weights or profile given do not go together; the message says how to fix it."""
+
+
+#: Per-model presets. Sources for ``cosmos-reason1-7b``: LLaMA-Factory's Qwen2.5-VL-7B LoRA recipe
+#: (examples/train_lora/qwen2_5vl_lora_sft.yaml: lr 1e-4, 3 epochs, cosine, warmup 0.1, bf16) and the
+#: Cosmos-Reason1-7B model card (trained and run on 4 fps video). Rank 64 / alpha 128 is the project's choice
+#: (alpha = 2 r; the tiny demo needed the rank); LoRA goes on the language model only and nothing else is
+#: trained, the form vLLM serves on an unmodified base (``serve_with_vllm``).
+MODEL_PRESETS: dict[str, dict] = {
+    # the CPU demo: exactly the settings `make demo`'s figures were measured with
+    "tiny": {
+        "learning_rate": 2e-3, "num_train_epochs": 20.0, "lora_r": 64, "lora_alpha": 128, "lora_dropout": 0.0,
+        "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1, "save_steps": 100,
+        "lr_scheduler_type": "cosine", "warmup_steps": 0.05, "seed": 0,
+        "modules_to_save": list(MODELS["tiny"].modules_to_save), "demo_pretrain_steps": 300,
+        "max_frames": MODELS["tiny"].max_frames, "min_pixels": MODELS["tiny"].min_pixels,
+        "max_pixels": MODELS["tiny"].max_pixels, "serve_with_vllm": False,
+    },
+    # 336x504 frames: 216 merged tokens per 2 frames, 3456 video tokens per 8 s clip at 4 fps
+    "cosmos-reason1-7b": {
+        "learning_rate": 1e-4, "num_train_epochs": 3.0, "lora_r": 64, "lora_alpha": 128, "lora_dropout": 0.05,
+        "lr_scheduler_type": "cosine", "warmup_steps": 0.1, "seed": 0, "modules_to_save": [],
+        "demo_pretrain_steps": 0, "max_frames": MODELS["cosmos-reason1-7b"].max_frames,
+        "min_pixels": MODELS["cosmos-reason1-7b"].min_pixels, "max_pixels": MODELS["cosmos-reason1-7b"].max_pixels,
+        "serve_with_vllm": True,
+    },
+}
+
+#: Hardware profiles. ``memory_gb``: the per-device budget the preflight checks the plan against
+#: (None: no accelerator, nothing to check).
+PROFILES: dict[str, dict] = {
+    "a100-80gb": {
+        "bf16": True, "dtype": "bfloat16", "gradient_checkpointing": True, "deepspeed": str(ZERO2_CONFIG),
+        "per_device_train_batch_size": 2, "gradient_accumulation_steps": 8, "attn_implementation": "sdpa",
+        "save_steps": 200,
+    },
+    "cpu": {"bf16": False, "dtype": "float32", "gradient_checkpointing": False, "deepspeed": None},
+}
+PROFILE_MEMORY_GB: dict[str, float | None] = {"a100-80gb": 80.0, "cpu": None}
+
+#: ``model_path`` environment variable -> the model whose weights it holds
+PATH_ENV_MODEL = {"COSMOS_REASON1_PATH": "cosmos-reason1-7b"}
+
+
+def profile_values(profile: str) -> dict:
+    """The profile's settings; an unknown name is an error listing the known ones."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown GPU profile {profile!r}; known profiles: {', '.join(PROFILES)}")
+    return dict(PROFILES[profile])
+
+
+def select_model(requested: str | None, deployment: str | None = None, model_path: str | None = None) -> str:
+    """The model to train or run (see the module docstring); ``tiny`` with a weights path is refused."""
+    name = requested or deployment or (next(iter(PATH_ENV_MODEL.values())) if model_path else "tiny")
+    spec = get_spec(name)  # UnknownModelError naming the known ones
+    if spec.tiny is not None and model_path:
+        raise ModelSelectionError(
+            f"model {name!r} is built locally, but a weights path is set ({model_path}, from COSMOS_REASON1_PATH): "
+            f"set FOOTBALL_MODEL=cosmos-reason1-7b (or the run config's model) to train those weights, "
+            f"or unset COSMOS_REASON1_PATH to train the tiny demo model")
+    return name
+
+
+def resolve(run_config: dict | None, model: str, profile: str = "cpu") -> tuple[dict, dict]:
+    """``(values, sources)``: the settings the trainer gets and, per key, ``preset``/``profile``/``run config``.
+
+    Only keys that a layer sets appear; everything else keeps the one default in ``train_args``.
+    ``run_config`` entries that are ``None`` count as not set.
+    """
+    if model not in MODEL_PRESETS:
+        raise ModelSelectionError(f"model {model!r} has no preset; known: {', '.join(MODEL_PRESETS)}")
+    values: dict = {"model": model}
+    sources: dict = {"model": "selection"}
+    layers = [("preset", MODEL_PRESETS[model]), ("profile", profile_values(profile)),
+              ("run config", {k: v for k, v in (run_config or {}).items() if v is not None})]
+    for name, layer in layers:
+        for k, v in layer.items():
+            values[k] = list(v) if isinstance(v, (list, tuple)) else v
+            sources[k] = name
+    return values, sources
+
+
+def auto_inference_settings(device: str | None = None, dtype: str | None = None) -> tuple[str, str]:
+    """``(device, dtype)`` of this machine when not given: cuda + bf16 where a GPU is visible, else cpu + fp32."""
+    if not device or device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if not dtype or dtype == "auto":
+        dtype = "bfloat16" if device.startswith("cuda") else "float32"
+    return device, dtype
