@@ -9,7 +9,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["analyze"]:  # before parsing, so that `analyze --help` reaches the analyze parser
-        from football_assets.core.inference.analyze import main as analyze_main
+        from football_assets.cli.analyze import main as analyze_main
 
         return analyze_main(argv[1:])
     if argv[:1] == ["train"]:

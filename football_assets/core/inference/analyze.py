@@ -1,19 +1,16 @@
-"""``football-events analyze VIDEO``: find and describe the events of any video with the adapter.
+"""Whole-video analysis with the adapter: load a predictor, cut a video into model-length windows, merge
+the windows' events (per-class NMS), draw them on the video. ``football-events analyze`` (``cli/analyze.py``)
+is the command on top.
 
 Any video (any fps, size, rotation) is resampled to the model's 4 fps clip format in a temp dir. A
 video longer than the model's clip length (the base model's frame budget, 8 s for both registered
 models) is cut into overlapping windows; each window's events are shifted to video time and the merged
 list goes through per-class non-maximum suppression (an event seen by two overlapping windows is kept
-once: the more confident one, then the one farther from a cut window edge). ``--overlay out.mp4``
-writes the original video with the event labels drawn on it (ffmpeg drawtext).
-
-Every bad input (missing, empty or corrupt video; missing, broken or mismatched adapter) ends with one
-clear ``error: ...`` line and exit status 2.
+once: the more confident one, then the one farther from a cut window edge).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import shutil
@@ -24,7 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from football_assets.core.events import EVENT_CLASSES, TARGET_FPS
-from football_assets.core.fsutil import atomic_path, read_json, write_json
+from football_assets.core.fsutil import atomic_path, read_json
 from football_assets.core.matching import tiou
 from football_assets.core.ingest.video import VideoError, cut_segment, probe, transcode_4fps
 
@@ -260,62 +257,3 @@ def draw_overlay(src: str | Path, events: Sequence[dict], dst: str | Path) -> No
             if proc.returncode != 0:
                 lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
                 raise VideoError(src.name, f"overlay encode failed: {lines[-1] if lines else 'unknown error'}")
-
-
-# ---------------------------------------------------------------------------------------------------
-# Command line
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from football_assets.core.layout import DataLayout, default_root
-
-    p = argparse.ArgumentParser(prog="football-events analyze", description=__doc__.split("\n\n")[0])
-    p.add_argument("video", help="any video file ffmpeg can read (a clip or a whole half)")
-    p.add_argument("--adapter", default=str(DataLayout(default_root()).adapter_dir),
-                   help="trained LoRA adapter directory (default: <FOOTBALL_DATA_DIR>/models/lora_adapter)")
-    p.add_argument("--base", default=None, help="base model name (default: the adapter's train_meta base_model)")
-    p.add_argument("--no-adapter", action="store_true", help="run the base model without adapter (needs --base)")
-    p.add_argument("--out", default=None, help="write the events JSON here (default: print it)")
-    p.add_argument("--overlay", default=None, help="also write the video with the event labels drawn on it")
-    p.add_argument("--window", type=float, default=None, help="window length in s (default: the model's clip length)")
-    p.add_argument("--overlap", type=float, default=DEFAULT_OVERLAP_S, help="window overlap in s")
-    p.add_argument("--nms-iou", type=float, default=DEFAULT_NMS_IOU, help="per-class NMS tIoU threshold")
-    p.add_argument("--device", default="auto", help="torch device (auto: cuda where a GPU is visible, else cpu)")
-    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
-                   help="model dtype (auto: bfloat16 on cuda, float32 on cpu)")
-    p.add_argument("--max-new-tokens", type=int, default=None, help="answer length limit (default: the predictor's)")
-    return p
-
-
-def run(args: argparse.Namespace) -> dict:
-    video = Path(args.video)
-    probe(video)  # fail fast on a missing, empty or unreadable video, before loading any model
-    if args.overlay and Path(args.overlay).resolve() == video.resolve():
-        raise AnalyzeError(f"--overlay {args.overlay} would overwrite the input video")
-    predictor, version, base = load_predictor(None if args.no_adapter else args.adapter, args.base, args.device,
-                                              args.dtype)
-    window = args.window or default_window_s(base, getattr(predictor, "budget", None))
-    try:
-        result = analyze_video(video, predictor, version, window, args.overlap, args.nms_iou,
-                               max_new_tokens=args.max_new_tokens)
-    except ValueError as exc:
-        raise AnalyzeError(str(exc)) from None
-    if args.out:
-        write_json(args.out, result)
-    else:
-        print(json.dumps(result, indent=2))
-    if args.overlay:
-        draw_overlay(video, result["events"], args.overlay)
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        result = run(args)
-    except (AnalyzeError, VideoError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.out:
-        print(f"{len(result['events'])} events in {args.video} -> {args.out}", file=sys.stderr)
-    return 0
