@@ -91,7 +91,7 @@ def build_tiny_processor(spec: ModelSpec):
     from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
     from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 
-    from football_assets.core.training.tokenizer import build_tokenizer
+    from football_assets.core.demo.tokenizer import build_tokenizer
 
     vis = spec.tiny["vision"]
     size = {"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}

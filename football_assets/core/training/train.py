@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import sys
 import time
@@ -21,84 +20,13 @@ from pathlib import Path
 
 from football_assets.core.training.model import get_spec
 from football_assets.core.training.presets import CONFIG_DIR  # noqa: F401  (re-exported: the DeepSpeed configs folder)
+from football_assets.core.training.data import Collator, SFTDataset, load_samples
+from football_assets.core.training.progress import make_callback, peak_memory_mb, pipes_metadata, plot_loss
 from football_assets.core.training.train_args import TrainConfig, TrainConfigError  # noqa: F401  (the trainer's config, re-exported)
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
 def rank() -> int:
     return int(os.environ.get("RANK", "0"))
-
-
-# --------------------------------------------------------------------------------------------
-# Data
-
-
-class SFTDataset:
-    """Chat samples -> model inputs; labels only on the assistant answer (and its end token)."""
-
-    def __init__(self, samples: list[dict], processor, cache):
-        self.samples, self.processor, self.cache = samples, processor, cache
-        self.tok = processor.tokenizer
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, i: int) -> dict:
-        import torch
-
-        from football_assets.core.training.video_inputs import build_prompt_inputs
-
-        s = self.samples[i]
-        video = self.cache.get(s["video"], s.get("fps"))
-        prompt = build_prompt_inputs(self.processor, s["messages"], video)
-        answer = next(m["content"] for m in s["messages"] if m["role"] == "assistant")
-        ans_ids = torch.tensor(self.tok(answer + "<|im_end|>\n", add_special_tokens=False)["input_ids"])
-        ids = torch.cat([prompt["input_ids"], ans_ids])
-        labels = torch.cat([torch.full_like(prompt["input_ids"], -100), ans_ids])
-        return {"input_ids": ids, "labels": labels, "mm_token_type_ids": torch.cat([prompt["mm_token_type_ids"], torch.zeros_like(ans_ids)]),
-                "pixel_values_videos": video["pixel_values_videos"], "video_grid_thw": video["video_grid_thw"],
-                "second_per_grid_ts": video["second_per_grid_ts"]}
-
-
-class Collator:
-    """Right-pads a batch and concatenates the videos' patches (Qwen2.5-VL packs them flat)."""
-
-    def __init__(self, pad_id: int):
-        self.pad_id = pad_id
-
-    def __call__(self, batch: list[dict]) -> dict:
-        import torch
-
-        n = max(len(b["input_ids"]) for b in batch)
-
-        def pad(key, value):
-            return torch.stack([torch.nn.functional.pad(b[key], (0, n - len(b[key])), value=value) for b in batch])
-
-        out = {"input_ids": pad("input_ids", self.pad_id), "labels": pad("labels", -100),
-               "mm_token_type_ids": pad("mm_token_type_ids", 0),
-               "attention_mask": torch.stack([torch.nn.functional.pad(torch.ones(len(b["input_ids"]), dtype=torch.long), (0, n - len(b["input_ids"]))) for b in batch]),
-               "pixel_values_videos": torch.cat([b["pixel_values_videos"] for b in batch]),
-               "video_grid_thw": torch.cat([b["video_grid_thw"] for b in batch]),
-               "second_per_grid_ts": torch.tensor([t for b in batch for t in b["second_per_grid_ts"]])}
-        return out
-
-
-def load_samples(cfg: TrainConfig, split: str = "train") -> list[dict]:
-    path = Path(cfg.splits_dir) / f"{split}.jsonl"
-    if not path.exists():
-        raise TrainConfigError(f"splits_dir {cfg.splits_dir}: {path.name} missing")
-    samples = [s for s in read_jsonl(path) if s.get("task", "events") in cfg.tasks]
-    if cfg.max_train_samples:
-        samples = samples[: cfg.max_train_samples]
-    if not samples:
-        raise TrainConfigError(f"{path}: no samples of task(s) {cfg.tasks}")
-    for s in samples:
-        if not Path(s["video"]).exists():
-            raise TrainConfigError(f"sample {s.get('id')}: video {s['video']} does not exist")
-    return samples
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,55 +64,6 @@ def prepare_model(cfg: TrainConfig, base_copy: Path | None = None, before_peft=N
         raise TrainConfigError(f"LoRA target_modules hit the vision tower ({hit_vision[0]} ...); name language-model paths")
     del torch
     return peft_model, processor, describe(peft_model)
-
-
-# --------------------------------------------------------------------------------------------
-# Metrics
-
-
-def peak_memory_mb() -> float:
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-def make_callback(history: list[dict]):
-    from transformers import TrainerCallback
-
-    class LossHistory(TrainerCallback):
-        """Keeps the logged loss per step (rank 0 writes it out)."""
-
-        def on_log(self, args, state, control, logs=None, **kw):
-            if logs and "loss" in logs:
-                history.append({"step": state.global_step, "loss": float(logs["loss"]), "epoch": float(logs.get("epoch", 0)),
-                                "tokens_seen": int(state.num_input_tokens_seen)})
-
-    return LossHistory()
-
-
-def plot_loss(history: list[dict], dest: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    steps, losses = [h["step"] for h in history], [h["loss"] for h in history]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(steps, losses, marker=".", markersize=2, linewidth=0.5, alpha=0.4, label="per step")
-    k = max(1, len(losses) // 50)  # a moving average over ~2% of the run, so the trend reads at 1,000+ steps
-    if k > 1:
-        smooth = [sum(losses[max(0, i - k + 1):i + 1]) / len(losses[max(0, i - k + 1):i + 1]) for i in range(len(losses))]
-        ax.plot(steps, smooth, linewidth=1.8, label=f"mean of last {k}")
-        ax.legend()
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("training loss")
-    ax.set_title("LoRA training loss")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(dest, dpi=100)
-    plt.close(fig)
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,21 +210,6 @@ def single_process_distributed_env() -> bool:
                       MASTER_PORT=os.environ.get("MASTER_PORT") or str(free_port()),
                       RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
     return True
-
-
-def pipes_metadata(info: dict) -> dict:
-    """Materialization metadata: numbers as floats/ints, the loss curve as JSON."""
-    md = {}
-    for k, v in info.items():
-        if k == "loss_curve":
-            md[k] = {"raw_value": v, "type": "json"}
-        elif isinstance(v, bool) or v is None:
-            md[k] = {"raw_value": str(v), "type": "text"}
-        elif isinstance(v, (int, float)):
-            md[k] = {"raw_value": v, "type": "float" if isinstance(v, float) else "int"}
-        else:
-            md[k] = {"raw_value": str(v), "type": "text"}
-    return md
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A small byte-level BPE tokenizer for the tiny demo model, built locally (no download).
+"""A small byte-level BPE tokenizer for the tiny demo model, built locally (no download); it lives with the
+demo because it is fitted on the demo's own prompts and answers.
 
 Byte-level BPE can encode and decode any text exactly (unseen numbers and names included), so the
 JSON answers round-trip; training it on the project's own prompts and demo answers keeps the

@@ -1,0 +1,67 @@
+"""What a training run reports: peak memory, the loss history, the loss-curve picture, and the Dagster
+Pipes metadata rank 0 sends back."""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+
+def peak_memory_mb() -> float:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def make_callback(history: list[dict]):
+    from transformers import TrainerCallback
+
+    class LossHistory(TrainerCallback):
+        """Keeps the logged loss per step (rank 0 writes it out)."""
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if logs and "loss" in logs:
+                history.append({"step": state.global_step, "loss": float(logs["loss"]), "epoch": float(logs.get("epoch", 0)),
+                                "tokens_seen": int(state.num_input_tokens_seen)})
+
+    return LossHistory()
+
+
+def plot_loss(history: list[dict], dest: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps, losses = [h["step"] for h in history], [h["loss"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(steps, losses, marker=".", markersize=2, linewidth=0.5, alpha=0.4, label="per step")
+    k = max(1, len(losses) // 50)  # a moving average over ~2% of the run, so the trend reads at 1,000+ steps
+    if k > 1:
+        smooth = [sum(losses[max(0, i - k + 1):i + 1]) / len(losses[max(0, i - k + 1):i + 1]) for i in range(len(losses))]
+        ax.plot(steps, smooth, linewidth=1.8, label=f"mean of last {k}")
+        ax.legend()
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("training loss")
+    ax.set_title("LoRA training loss")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(dest, dpi=100)
+    plt.close(fig)
+
+
+def pipes_metadata(info: dict) -> dict:
+    """Materialization metadata: numbers as floats/ints, the loss curve as JSON."""
+    md = {}
+    for k, v in info.items():
+        if k == "loss_curve":
+            md[k] = {"raw_value": v, "type": "json"}
+        elif isinstance(v, bool) or v is None:
+            md[k] = {"raw_value": str(v), "type": "text"}
+        elif isinstance(v, (int, float)):
+            md[k] = {"raw_value": v, "type": "float" if isinstance(v, float) else "int"}
+        else:
+            md[k] = {"raw_value": str(v), "type": "text"}
+    return md
