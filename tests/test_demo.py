@@ -96,3 +96,32 @@ def test_a_clip_is_the_same_however_many_clips_are_planned():
     full = demo.plan_clips(20, seed=3)
     for i in (0, 7, 19):
         assert demo.clip_at(f"demo:3:{i}").events == full[i].events
+
+
+def test_descriptions_name_the_team_side_and_number_that_are_drawn():
+    """The description's team colour, side and shirt number are the acting player's, as rendered."""
+    clips = [c for c in demo.plan_clips(24, seed=0) if c.events]
+    for clip in clips:
+        for ev, role in zip(clip.events, clip.roles):
+            text = ev.description.lower()
+            assert role["team"] in text and f"number {role['number']}" in text, (ev.event, text)
+            assert clip.rosters[role["team"]][demo.ROLE[ev.event]] == role["number"]
+            assert role["player"] == demo.TEAM_BASE[role["team"]] + demo.ROLE[ev.event]
+            if ev.event != "Substitution":
+                assert role["side"] in text, text
+    # the numbers are really drawn: another number on the acting player changes the frame at his position
+    clip = next(c for c in clips if c.events[0].event == "Foul")
+    role = clip.roles[0]
+    other = dict(clip.rosters, **{role["team"]: [n if i != demo.ROLE["Foul"] else (n + 1 if n < 11 else 2)
+                                                  for i, n in enumerate(clip.rosters[role["team"]])]})
+    changed = demo.DemoClip(clip.key, clip.source_id, clip.index, clip.seed, clip.events, rosters=other, roles=clip.roles)
+    f = int((clip.events[0].start_time + clip.events[0].end_time) / 2 * clip.fps)
+    a, b = list(demo.render_frames(clip))[f], list(demo.render_frames(changed))[f]
+    ys, xs = (a != b).any(axis=2).nonzero()
+    x, y = demo._Scene(clip).spots[id(clip.events[0])]
+    assert len(ys) > 3 and abs(xs.mean() - x) < 8 and abs(ys.mean() - y) < 8  # only the fouled player's shirt differs
+    # the action happens in the half the description names
+    for clip in clips:
+        scene = demo._Scene(clip)
+        for ev, role in zip(clip.events, clip.roles):
+            assert (scene.spots[id(ev)][0] < demo.CX) == (role["side"] == "left")
