@@ -104,11 +104,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pretrain-steps", type=int, default=None, help="demo vision pretraining steps; default: the asset's")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality")
     p.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep --out's ingested clips and splits from an earlier run (skip ingest); models and reports are redone")
     args = p.parse_args(argv)
 
     out = args.out.resolve()
-    shutil.rmtree(out, ignore_errors=True)  # a fresh data dir and instance: nothing cached from an earlier run
-    (out / "dagster_home").mkdir(parents=True)
+    reuse = args.reuse and (out / "data" / "splits" / "LATEST").exists()
+    if reuse:  # models and reports (and their caches) are redone; the ingested clips and splits stay
+        for sub in ("models", "reports"):
+            shutil.rmtree(out / "data" / sub, ignore_errors=True)
+    else:
+        shutil.rmtree(out, ignore_errors=True)  # a fresh data dir and instance: nothing cached from an earlier run
+    (out / "dagster_home").mkdir(parents=True, exist_ok=True)
     (out / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     (out / "sources.yaml").write_text(f"sources: []\ndemo:\n  clips: {args.clips}\n  seed: 0\n")
     env = {**os.environ, "DAGSTER_HOME": str(out / "dagster_home"), "FOOTBALL_DATA_DIR": str(out / "data"),
@@ -116,9 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     env.pop("LABEL_STUDIO_URL", None)  # annotations come from the demo's ground-truth export
     log = out / "bench.log"
     t0 = time.time()
-    run([sys.executable, "-m", "football_assets.run_demo", "--ingest-only"], env, log)
-    materialize("annotations,sft_splits", env, log)
-    print(f"ingest + annotations + splits: {time.time() - t0:.0f} s ({args.clips} clips)", flush=True)
+    if not reuse:
+        run([sys.executable, "-m", "football_assets.run_demo", "--ingest-only"], env, log)
+        materialize("annotations,sft_splits", env, log)
+        print(f"ingest + annotations + splits: {time.time() - t0:.0f} s ({args.clips} clips)", flush=True)
 
     reports, times = [], []
     for seed in args.seeds:
