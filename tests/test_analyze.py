@@ -44,6 +44,8 @@ def test_long_video_windows_and_nms_find_the_event_once(tmp_path):
     assert result["model_version"] == "v-test" and result["video"] == str(video.resolve())
     assert predictor.calls == [32, 32, 32, 32, 32]  # five 8 s windows at 4 fps
     assert [(e["event"], e["start_time"], e["end_time"]) for e in result["events"]] == [("Goal", 13.0, 15.0)]
+    assert set(result["events"][0]) == {"event", "start_time", "end_time", "description", "confidence"}
+    assert result["events"][0]["confidence"] == 1.0 and result["events"][0]["description"] == "the screen flashes"
 
 
 def test_overlay_draws_labels_during_events_only(tmp_path):

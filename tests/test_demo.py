@@ -4,9 +4,9 @@ import hashlib
 import json
 from collections import Counter
 
-from football_assets.core.annotation import demo_labels
 from football_assets.core.demo import generator
 
+from football_assets.core.ingest import catalog
 
 from football_assets.core.annotation import ls_export
 from football_assets.core.events import EVENT_CLASSES
@@ -81,7 +81,7 @@ def test_broadcast_graphic_shows_the_class_exactly_while_the_event_lasts():
 def test_ground_truth_is_a_label_studio_export_that_round_trips(tmp_path):
     layout = DataLayout(tmp_path)
     source = demo_sources(8)[5]
-    path = demo_labels.write_demo_ground_truth(layout, source)
+    path = catalog.write_demo_ground_truth(layout, source)
     [task] = json.loads(path.read_text())
     truth = generator.plan_clips(8)[5].events
     regions = [r for r in task["annotations"][0]["result"] if r["type"] == "timelinelabels"]
@@ -100,3 +100,32 @@ def test_a_clip_is_the_same_however_many_clips_are_planned():
     full = generator.plan_clips(20, seed=3)
     for i in (0, 7, 19):
         assert generator.clip_at(f"demo:3:{i}").events == full[i].events
+
+
+def test_descriptions_name_the_team_side_and_number_that_are_drawn():
+    """The description's team colour, side and shirt number are the acting player's, as rendered."""
+    clips = [c for c in generator.plan_clips(24, seed=0) if c.events]
+    for clip in clips:
+        for ev, role in zip(clip.events, clip.roles):
+            text = ev.description.lower()
+            assert role["team"] in text and f"number {role['number']}" in text, (ev.event, text)
+            assert clip.rosters[role["team"]][generator.ROLE[ev.event]] == role["number"]
+            assert role["player"] == generator.TEAM_BASE[role["team"]] + generator.ROLE[ev.event]
+            if ev.event != "Substitution":
+                assert role["side"] in text, text
+    # the numbers are really drawn: another number on the acting player changes the frame at his position
+    clip = next(c for c in clips if c.events[0].event == "Foul")
+    role = clip.roles[0]
+    other = dict(clip.rosters, **{role["team"]: [n if i != generator.ROLE["Foul"] else (n + 1 if n < 11 else 2)
+                                                  for i, n in enumerate(clip.rosters[role["team"]])]})
+    changed = generator.DemoClip(clip.key, clip.source_id, clip.index, clip.seed, clip.events, rosters=other, roles=clip.roles)
+    f = int((clip.events[0].start_time + clip.events[0].end_time) / 2 * clip.fps)
+    a, b = list(generator.render_frames(clip))[f], list(generator.render_frames(changed))[f]
+    ys, xs = (a != b).any(axis=2).nonzero()
+    x, y = generator._Scene(clip).spots[id(clip.events[0])]
+    assert len(ys) > 3 and abs(xs.mean() - x) < 8 and abs(ys.mean() - y) < 8  # only the fouled player's shirt differs
+    # the action happens in the half the description names
+    for clip in clips:
+        scene = generator._Scene(clip)
+        for ev, role in zip(clip.events, clip.roles):
+            assert (scene.spots[id(ev)][0] < generator.CX) == (role["side"] == "left")

@@ -2,11 +2,13 @@
 
 import json
 import shutil
+from pathlib import Path
 
 from dagster import DagsterInstance, materialize
 
 from football_assets import cli
 from football_assets.defs.evaluation.assets import evaluation_report, predictions
+from football_assets.core.inference import analyze
 from football_assets.core.annotation import snapshots
 from football_assets.core.demo import generator
 from football_assets.core.evaluation import report
@@ -40,23 +42,49 @@ def test_evaluation_report_and_regression_gate(eval_layout):
     assert check.passed and "no previous adapter" in check.description
     md = first.asset_materializations_for_node("evaluation_report")[0].metadata
     assert md["model_version"].value == meta["model_version"]
-    assert 0.0 <= md["eval/micro_f1"].value <= 1.0 and 0.0 <= md["eval/valid_json_rate"].value <= 1.0
     out = layout.reports_dir / "evaluation" / meta["model_version"]
     saved = read_json(out / "report.json")
-    assert saved["metrics"]["valid_json"]["n"] == 2 and len((out / "answers.jsonl").read_text().splitlines()) == 2
+    answers = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
+    assert saved["metrics"]["valid_json"]["n"] == 2 and len(answers) == 2
+    # the headline is what the saved answers score, and the metadata is that headline
+    rescored = report.score_records(answers)
+    assert saved["headline"]["micro_f1"] == rescored["detection"]["micro"]["f1"] == md["eval/micro_f1"].value
+    assert saved["headline"]["valid_json_rate"] == rescored["valid_json"]["rate"] == md["eval/valid_json_rate"].value
     assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"
-    assert "base model without adapter (tiny)" in (out / "report.md").read_text()
-    assert list((layout.reports_dir / "evaluation" / "base").glob("tiny-*.json"))  # base answers cached
+    # val and test side by side, for the adapter, the real base and the trivial baselines
+    assert set(saved["splits"]) == {"val", "test"} and saved["n_samples"] == {"val": 2, "test": 2}
+    for split in ("val", "test"):
+        assert set(saved["splits"][split]) >= {"this adapter", "base model without adapter (tiny)", "all classes",
+                                               "most frequent class", "random (train priors, seed 0)"}
+    assert md["eval_val/valid_json_rate"].value == saved["val_headline"]["valid_json_rate"]
+    text = (out / "report.md").read_text()
+    assert "this adapter · val" in text and "all classes · test" in text and "demo vision pretraining" in text
+    # the base is the demo-pretrained base bundled with this adapter, not a fresh random model
+    cached = sorted(p.name for p in (layout.reports_dir / "evaluation" / "base").glob("*.json"))
+    assert len(cached) == 2 and all(n.startswith(f"tiny-bundled-{meta['model_version']}") for n in cached)
+    assert (out / "adapter" / "adapter_config.json").exists()  # kept for a later gate to re-score
 
-    # a previous adapter that scored far better: the gate fails beyond the margin (within it: test_evaluation_report)
-    prev = dict(saved, model_version="tiny-previous", created_at="2000-01-01T00:00:00Z",
+    # a previous adapter scored on another splits version is re-scored on this test split (its kept weights)
+    older = dict(saved, model_version="tiny-older", splits_version="sv-old", created_at="2000-01-01T00:00:00Z",
+                 headline={**saved["headline"], "micro_f1": 1.0})
+    write_json(layout.reports_dir / "evaluation" / "tiny-older" / "report.json", older)
+    shutil.copytree(out / "adapter", report.adapter_snapshot(layout, "tiny-older"))
+    again = _materialize([evaluation_report], layout, {**cfg, "f1_margin": 0.0})
+    check = _check(again)
+    assert again.success and check.passed, check.description
+    assert "re-scored on the test split" in check.description and "change +0.0000" in check.description
+    assert list((layout.reports_dir / "evaluation" / "previous").glob("tiny-older-*.json"))
+
+    # a previous adapter that scored far better on the same split: the gate fails beyond the margin
+    prev = dict(saved, model_version="tiny-previous", created_at="2001-01-01T00:00:00Z",
                 headline={**saved["headline"], "micro_f1": saved["headline"]["micro_f1"] + 0.5})
     write_json(layout.reports_dir / "evaluation" / "tiny-previous" / "report.json", prev)
     failed = _materialize([evaluation_report], layout, {**cfg, "f1_margin": 0.1})
     assert not failed.success
     check = _check(failed)
     assert not check.passed and "beyond the allowed drop of 0.1000" in check.description
-    assert "previous adapter (tiny-previous)" in (out / "report.md").read_text()
+    assert "its own report on the same test split" in check.description
+    assert "previous adapter (tiny-previous) · test" in (out / "report.md").read_text()
     assert read_json(out / "report.json")["gate"]["passed"] is False
 
 
@@ -72,8 +100,14 @@ def test_predictions_cover_unannotated_clips_only(eval_layout):
     assert set(latest) == {"model_version", "clips"}
     assert sorted(latest["clips"]) == sorted(c.key for c in plan[6:])
     assert latest["model_version"] == read_json(layout.adapter_dir / "train_meta.json")["model_version"]
-    for evs in latest["clips"].values():
-        assert all(set(e) == {"event", "start_time", "end_time", "description", "confidence"} for e in evs)
+    md = result.asset_materializations_for_node("predictions")[0].metadata
+    assert md["events"].value == sum(map(len, latest["clips"].values()))
+    # each clip's list is what the adapter predicts for that very clip (the event schema: test_analyze)
+    predictor, _, base = analyze.load_predictor(layout.adapter_dir)
+    clip = facts[plan[7].key]
+    assert latest["clips"][clip["clip_id"]] == analyze.predict_windows(
+        predictor, Path(clip["path"]), float(clip["duration_s"]), analyze.default_window_s(base), progress=False,
+        max_new_tokens=FAST["max_new_tokens"])
 
 
 def json_facts(layout):
@@ -90,7 +124,9 @@ def test_analyze_command_with_real_model(eval_layout, tmp_path, capsys):
     result = json.loads(out.read_text())
     assert set(result) >= {"video", "model_version", "events"} and result["video"] == str(video.resolve())
     assert result["model_version"] == read_json(adapter / "train_meta.json")["model_version"]
-    assert isinstance(result["events"], list)
+    predictor, _, _ = analyze.load_predictor(adapter)
+    direct = analyze.analyze_video(video, predictor, "v", window_s=4, overlap_s=1, progress=False, max_new_tokens=8)
+    assert result["events"] == direct["events"]  # the command's events are the model's, windowed the same way
     assert abs(probe(overlay).duration - 7) < 0.2
 
 

@@ -7,6 +7,7 @@ import pytest
 from football_assets.core import prompts
 
 from football_assets.core.evaluation import report
+from football_assets.core.fsutil import write_json
 
 
 def _sample(i, task, target, raw):
@@ -60,3 +61,63 @@ def test_write_report_side_by_side_and_gate(tmp_path):
     assert saved["headline"]["micro_f1"] == pytest.approx(0.5) and saved["gate"]["passed"] is False
     html = paths["html"].read_text()
     assert "data:image/png;base64," in html and "v-old" in html
+
+
+def test_report_shows_val_and_test_baselines_and_presence_like_tolerances(tmp_path):
+    test_m = report.score_records(records(), clip_duration=8.0, prior_descriptions={"Goal": "Blue scores"})
+    val_m = report.score_records(records(good=False), clip_duration=8.0)
+    table = {"val": {"all classes": {"micro_f1": 0.1}}, "test": {"all classes": {"micro_f1": 0.2}}}
+    rep = report.build_report(test_m, {"model_version": "v-new", "base_model": "tiny", "splits_version": "sv1"},
+                              table=table, val=val_m)
+    assert list(rep["comparison"]) == ["this adapter · val", "this adapter · test", "all classes · val", "all classes · test"]
+    assert rep["splits"]["val"]["this adapter"]["micro_f1"] == 0.0 and rep["val_headline"]["micro_f1"] == 0.0
+    md = report.to_markdown(rep)
+    f1_row = next(line for line in md.splitlines() if line.startswith("| Event F1 (micro)"))
+    assert f1_row.split("|")[2:6] == [" 0.000 ", " 0.500 ", " 0.100 ", " 0.200 "]
+    # 8 s clips: loose tolerances 10-60 s are presence, 5 s is timing
+    loose = test_m["soccernet"]["loose"]
+    assert loose["presence_tolerances"] == [float(t) for t in range(10, 65, 5)] and loose["timing_tolerances"] == [5.0]
+    assert "11 of 12 tolerances (10-60 s) are above the clip length (8 s)" in md
+    assert "| 60 | " in md and "presence (tolerance above the clip length)" in md
+    # the template prior replaces the matched Goal's description "Red scores": ROUGE-L 1 -> 1/2
+    assert test_m["descriptions"]["rougeL"] == pytest.approx(1.0) and test_m["descriptions"]["prior_rougeL"] == pytest.approx(0.5)
+    row = next(line for line in md.splitlines() if line.startswith("| Description ROUGE-L, template prior"))
+    assert row.split("|")[3] == " 0.500 "
+
+
+def test_gate_compares_the_previous_adapter_on_the_same_test_split_only(tmp_path):
+    from football_assets.core.layout import DataLayout
+
+    layout = DataLayout(tmp_path / "data")
+    test = [{"id": f"s{i}"} for i in range(4)]
+    calls = []
+
+    def answer(weights, label):
+        calls.append(weights)
+        return records(good=False)
+
+    score = report.score_records
+    assert report.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer) is None
+    old = {"model_version": "v-old", "splits_version": "sv1", "n_test_samples": 4, "threshold": 0.5,
+           "created_at": "2026-01-01T00:00:00Z", "headline": {"micro_f1": 0.9}}
+    write_json(report.reports_root(layout) / "v-old" / "report.json", old)
+    # same splits version, sample count and threshold: its own report is comparable
+    same = report.previous_on_test(layout, "v-new", "sv1", test, 0.5, score, answer)
+    assert same["comparable"] and same["headline"]["micro_f1"] == 0.9 and not calls
+    # another splits version and no kept weights: nothing comparable, and the gate says so
+    other = report.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer)
+    assert other["comparable"] is False and "weights were not kept" in other["how"] and not calls
+    rep = report.build_report(report.score_records(records()), {"model_version": "v-new", "splits_version": "sv2"}, other)
+    ok, why = report.regression_gate(rep, rep["previous"], margin=0.0)
+    assert ok and why.startswith("nothing comparable: previous adapter v-old was scored on splits sv1")
+    assert "previous adapter (v-old) · test" not in rep["comparison"]
+    # with kept weights it is re-scored on this test split, once per splits version
+    (report.adapter_snapshot(layout, "v-old")).mkdir(parents=True)
+    (report.adapter_snapshot(layout, "v-old") / "adapter_config.json").write_text("{}")
+    rescored = report.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer)
+    assert rescored["comparable"] and rescored["headline"]["micro_f1"] == 0.0 and "re-scored" in rescored["how"]
+    assert report.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer)["headline"]["micro_f1"] == 0.0
+    assert calls == [report.adapter_snapshot(layout, "v-old")]  # the second time came from the cache
+    rep = report.build_report(report.score_records(records()), {"model_version": "v-new", "splits_version": "sv2"}, rescored)
+    ok, why = report.regression_gate(rep, rep["previous"], margin=0.05)
+    assert ok and "re-scored on the test split of splits sv2" in why and "change +0.5000" in why

@@ -19,6 +19,10 @@ bottom fifth of the frame in a colour and layout of its own per class. At the ti
 the pitch-level signatures above are a few pixels across; the graphic is what makes the classes
 separable for a model that small, while the action keeps the timing honest.
 
+Descriptions name what the frames show, so reading the video can beat a class-only template: the team
+colour of the player who acts, the half of the pitch (left/right, as drawn) and his shirt number, which is
+drawn on him (every outfield player wears a number, 3x5 pixel digits).
+
 Everything is seeded: the same (seed, index) always yields byte-identical frames.
 """
 
@@ -32,7 +36,7 @@ import numpy as np
 
 from football_assets.core.events import EVENT_CLASSES, Event
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 WIDTH, HEIGHT = 384, 256
 FPS = 25
 DURATION_S = 8.0
@@ -78,6 +82,8 @@ class DemoClip:
     fps: int = FPS
     graphics: bool = True  # the lower-third graphic; off, only the pitch-level action shows the event
     scene_key: str = ""  # seeds the scene (default: key), so graphics on and off draw the same play
+    rosters: dict[str, list[int]] = field(default_factory=lambda: {"red": [2, 3, 4, 5, 6], "blue": [7, 8, 9, 10, 11]})
+    roles: list[dict] = field(default_factory=list)  # per event: team, side, player index, shirt numbers
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,41 +91,43 @@ class DemoClip:
 
 
 _TEAMS = {"red": ["Red", "the red team", "the home side in red"], "blue": ["Blue", "the blue team", "the visitors in blue"]}
+#: Every template names what the frames show: the team's colour, the shirt number drawn on the player
+#: involved and, where the action has one, the half of the pitch it happens in ("left"/"right" as seen).
 _TEMPLATES: dict[str, list[str]] = {
     "Goal": [
         "{team}'s number {n} fires into the {side} goal and the players celebrate at the corner flag.",
-        "Goal! {team} score through number {n}, the ball nestles in the net.",
-        "Number {n} finishes calmly past the keeper to put {team} ahead.",
+        "Goal! {team} score in the {side} goal through number {n}, the ball nestles in the net.",
+        "Number {n} finishes calmly past the keeper at the {side} end to put {team} ahead.",
     ],
     "Penalty": [
-        "A penalty for {team}: number {n} steps up from the spot while the others wait on the edge of the box.",
+        "A penalty for {team} at the {side} end: number {n} steps up while the others wait on the edge of the box.",
         "{team} take a spot kick at the {side} end, number {n} shooting.",
-        "Penalty kick: everyone lines up outside the area as number {n} strikes it.",
+        "Penalty kick on the {side}: everyone lines up outside the area as {team}'s number {n} strikes it.",
     ],
     "Shot on target": [
-        "Number {n} of {team} shoots from distance and the keeper gathers it.",
-        "A powerful effort by {team} is held by the goalkeeper at the {side} end.",
-        "{team}'s number {n} tests the keeper with a low shot, saved.",
+        "Number {n} of {team} shoots at the {side} goal and the keeper gathers it.",
+        "A powerful effort by {team}'s number {n} is held by the goalkeeper at the {side} end.",
+        "{team}'s number {n} tests the keeper with a low shot at the {side} goal, saved.",
     ],
     "Yellow card": [
-        "The referee shows a yellow card to {team}'s number {n}.",
-        "Number {n} of {team} is booked with a yellow card.",
-        "Caution: a yellow card for {team} after a late challenge by number {n}.",
+        "The referee shows a yellow card to {team}'s number {n} in the {side} half.",
+        "Number {n} of {team} is booked with a yellow card in the {side} half.",
+        "Caution in the {side} half: a yellow card for {team} after a late challenge by number {n}.",
     ],
     "Red card": [
-        "The referee sends off {team}'s number {n} with a straight red card.",
-        "Red card! Number {n} of {team} has to leave the pitch.",
-        "{team} are down to ten men: number {n} is shown a red card.",
+        "The referee sends off {team}'s number {n} with a straight red card in the {side} half.",
+        "Red card! Number {n} of {team} has to leave the pitch from the {side} half.",
+        "{team} are down to ten men: number {n} is shown a red card in the {side} half.",
     ],
     "Corner": [
-        "{team} take a corner from the {side} side and swing it into the box.",
-        "Corner kick for {team}; number {n} delivers it into a crowded area.",
-        "The ball goes out for a corner and {team} load the six-yard box.",
+        "{team} take a corner from the {side} side and number {n} swings it into the box.",
+        "Corner kick for {team} on the {side}; number {n} delivers it into a crowded area.",
+        "The ball goes out for a corner on the {side} and {team}'s number {n} loads the six-yard box.",
     ],
     "Foul": [
-        "Number {n} of {team} is brought down and the referee blows for a foul.",
-        "A clumsy challenge sends {team}'s number {n} to the ground: free kick.",
-        "Foul on number {n}; the referee runs over as {team} appeal.",
+        "Number {n} of {team} is brought down in the {side} half and the referee blows for a foul.",
+        "A clumsy challenge in the {side} half sends {team}'s number {n} to the ground: free kick.",
+        "Foul on number {n} in the {side} half; the referee runs over as {team} appeal.",
     ],
     "Substitution": [
         "Substitution for {team}: number {n} comes off and number {m} comes on.",
@@ -128,17 +136,26 @@ _TEMPLATES: dict[str, list[str]] = {
     ],
 }
 
+#: Which outfield player (0-4 within his team) acts in each class; the scene moves exactly that player
+#: and the description names his shirt number.
+ROLE = {"Goal": 0, "Penalty": 4, "Shot on target": 2, "Yellow card": 3, "Red card": 3, "Corner": 4, "Foul": 1,
+        "Substitution": 0}
+TEAM_BASE = {"red": 0, "blue": 5}  # players 0-4 wear red, 5-9 blue
 
-def _describe(rng: random.Random, event: str, team: str, side: str) -> str:
-    n = rng.randint(2, 11)
-    m = rng.choice([k for k in range(12, 24)])
-    text = rng.choice(_TEMPLATES[event])
-    return text.format(team=rng.choice(_TEAMS[team]), n=n, m=m, side=side)
+
+def _rosters(rng: random.Random) -> dict[str, list[int]]:
+    """Shirt numbers (2-11) of the five outfield players of each team in one clip."""
+    return {team: rng.sample(range(2, 12), 5) for team in ("red", "blue")}
+
+
+def _describe(rng: random.Random, event: str, team: str, side: str, n: int, m: int) -> str:
+    return rng.choice(_TEMPLATES[event]).format(team=rng.choice(_TEAMS[team]), n=n, m=m, side=side)
 
 
 def plan_clips(n_clips: int, seed: int = 0, graphics: bool = True) -> list[DemoClip]:
     """Decide every clip's events. Classes are dealt round-robin so each appears evenly;
-    about 1 clip in 8 has no event and 1 in 4 has two."""
+    about 1 clip in 8 has no event and 1 in 4 has two. Each event's team, side and player (with his shirt
+    number) are decided here, so the frames draw exactly what the description says."""
     rng = random.Random(f"plan:{seed}")
     deck: list[str] = []
     clips = []
@@ -146,7 +163,9 @@ def plan_clips(n_clips: int, seed: int = 0, graphics: bool = True) -> list[DemoC
         crng = random.Random(f"clip:{seed}:{i}")
         roll = crng.random()
         count = 0 if roll < 0.125 else (2 if roll < 0.375 else 1)
+        rosters = _rosters(random.Random(f"roster:{seed}:{i}"))
         events: list[Event] = []
+        roles: list[dict] = []
         # Event windows live on the 0.25 s (4 fps) grid so Label Studio frame ranges round-trip exactly.
         slots = [(0.5, DURATION_S - 0.5)] if count == 1 else [(0.5, DURATION_S / 2), (DURATION_S / 2 + 0.25, DURATION_S - 0.5)]
         for lo, hi in slots[:count]:
@@ -157,9 +176,11 @@ def plan_clips(n_clips: int, seed: int = 0, graphics: bool = True) -> list[DemoC
             length = crng.choice([2.0, 2.25, 2.5, 2.75, 3.0]) if count == 1 else crng.choice([2.0, 2.25, 2.5])
             start = crng.choice(np.arange(lo, hi - length + 1e-9, 0.25).tolist())
             team, side = crng.choice(["red", "blue"]), crng.choice(["left", "right"])
-            events.append(Event(cls, round(start, 2), round(start + length, 2), _describe(crng, cls, team, side)))
+            n, m = rosters[team][ROLE[cls]], crng.randint(12, 23)
+            roles.append({"team": team, "side": side, "player": TEAM_BASE[team] + ROLE[cls], "number": n, "sub_number": m})
+            events.append(Event(cls, round(start, 2), round(start + length, 2), _describe(crng, cls, team, side, n, m)))
         clips.append(DemoClip(clip_key(seed, i, graphics), match_id(seed, i), i, seed, events, graphics=graphics,
-                              scene_key=clip_key(seed, i)))
+                              scene_key=clip_key(seed, i), rosters=rosters, roles=roles))
     return clips
 
 
@@ -237,8 +258,15 @@ class _Scene:
         self.phase = rng.uniform(0, 2 * np.pi, size=(10, 2))
         self.speed = rng.uniform(0.4, 1.1, size=(10, 2))
         self.clip = clip
-        self.sides = {id(e): ("left" if rng.random() < 0.5 else "right") for e in clip.events}
-        self.spots = {id(e): (float(rng.uniform(X0 + 80, X1 - 80)), float(rng.uniform(Y0 + 40, Y1 - 40))) for e in clip.events}
+        roles = list(clip.roles) + [None] * (len(clip.events) - len(clip.roles))
+        self.roles = {id(e): r or {"team": "red", "side": "left" if rng.random() < 0.5 else "right",
+                                   "player": ROLE[e.event], "number": clip.rosters["red"][ROLE[e.event]], "sub_number": 12}
+                      for e, r in zip(clip.events, roles)}
+        self.sides = {k: r["side"] for k, r in self.roles.items()}
+        # the action happens in the half of the pitch the plan (and so the description) names
+        self.spots = {id(e): (float(rng.uniform(X0 + 80, CX - 10) if self.sides[id(e)] == "left" else rng.uniform(CX + 10, X1 - 80)),
+                              float(rng.uniform(Y0 + 40, Y1 - 40))) for e in clip.events}
+        self.numbers = [str(n) for n in clip.rosters["red"] + clip.rosters["blue"]]
         self.caption_widths = {id(e): int(rng.integers(90, 200)) for e in clip.events}
 
     def players(self, t: float) -> np.ndarray:
@@ -254,12 +282,17 @@ class _Scene:
         keepers = [(X0 + 6, CY + 10 * np.sin(t)), (X1 - 6, CY + 10 * np.cos(t))]
         ref = (CX + 30 * np.sin(0.5 * t), CY + 40 * np.cos(0.3 * t))
         overlay = []
+        numbers = list(self.numbers)
         for ev in self.clip.events:
             if ev.start_time <= t < ev.end_time:
                 u = (t - ev.start_time) / (ev.end_time - ev.start_time)
                 ball, ref, keepers = self._event(ev, u, pos, ball, ref, keepers, overlay, img)
+                role = self.roles[id(ev)]
+                if ev.event == "Substitution":  # the player coming on wears the number on the board
+                    numbers[(role["player"] + 4) % 10] = str(role["sub_number"])
         for i, (x, y) in enumerate(pos):
             _disk(img, x, y, 4, RED if i < 5 else BLUE)
+            _number(img, x, y, numbers[i])
         _disk(img, *keepers[0], 4, RED_KEEPER)
         _disk(img, *keepers[1], 4, BLUE_KEEPER)
         _disk(img, *ref, 4, REFEREE)
@@ -273,6 +306,8 @@ class _Scene:
 
     def _event(self, ev, u, pos, ball, ref, keepers, overlay, img):
         side = self.sides[id(ev)]
+        role = self.roles[id(ev)]
+        me, base = role["player"], TEAM_BASE[role["team"]]  # the acting player and his team's first index
         left = side == "left"
         gx = X0 if left else X1
         inward = 1 if left else -1
@@ -284,25 +319,26 @@ class _Scene:
                 gx0, gx1 = (X0 - GOAL_D, X0) if left else (X1, X1 + GOAL_D)
                 img[CY - GOAL_H // 2:CY + GOAL_H // 2, gx0:gx1 + 1] = WHITE if int(u * 20) % 2 == 0 else (200, 200, 200)
                 corner = (gx + inward * 12, Y0 + 10)
-                pos[:5] = [_lerp(p, corner, (u - 0.4) / 0.5) for p in pos[:5]]
+                pos[base:base + 5] = [_lerp(p, corner, (u - 0.4) / 0.5) for p in pos[base:base + 5]]
+                pos[me] = _lerp(pos[me], (corner[0] + inward * 10, corner[1] + 6), (u - 0.4) / 0.5)
         elif kind == "Penalty":
             spot_xy = (gx + inward * 34, CY)
             edge = gx + inward * (BOX_W + 8)
             pos[:] = [(edge + inward * (i % 2) * 8, Y0 + 30 + i * (Y1 - Y0 - 60) / 9) for i in range(10)]
-            pos[4] = (spot_xy[0] + inward * 8, CY)
+            pos[me] = (spot_xy[0] + inward * 8, CY)
             ball = spot_xy if u < 0.6 else _lerp(spot_xy, (gx - inward * 4, CY - 12), (u - 0.6) / 0.2)
             keepers[0 if left else 1] = (gx + inward * 3, CY)
         elif kind == "Shot on target":
             keeper = (gx + inward * 8, CY + 14 * np.sin(4 * u))
             ball = _lerp((gx + inward * 150, CY + 50), keeper, u / 0.5)
             keepers[0 if left else 1] = keeper
-            pos[2] = _lerp((gx + inward * 150, CY + 55), (gx + inward * 120, CY + 40), u)
+            pos[me] = _lerp((gx + inward * 150, CY + 55), (gx + inward * 120, CY + 40), u)
         elif kind in CARD_COLORS:
             ref = (spot[0] + 8, spot[1])
             pos[:] = self.players(ev.start_time)  # play frozen
-            pos[3] = (spot[0] - 10, spot[1])
+            pos[me] = (spot[0] - 10, spot[1])
             if kind == "Red card" and u > 0.5:
-                pos[3] = _lerp((spot[0] - 10, spot[1]), (spot[0] - 10, Y1 + 8), (u - 0.5) / 0.5)
+                pos[me] = _lerp((spot[0] - 10, spot[1]), (spot[0] - 10, Y1 + 8), (u - 0.5) / 0.5)
             card = CARD_COLORS[kind]
             overlay.append(lambda im, r=ref, c=card: _box(im, r[0] + 4, r[1] - 18, 16, 22, c))
         elif kind == "Corner":
@@ -311,9 +347,9 @@ class _Scene:
             for i in range(8):
                 pos[i] = _lerp(pos[i], (gx + inward * (10 + 6 * (i % 3)), CY - 20 + 6 * i), u / 0.3)
             ball = corner if u < 0.5 else _lerp(corner, (gx + inward * 20, CY), (u - 0.5) / 0.3)
-            pos[9] = (corner[0] + inward * 5, corner[1])
+            pos[me] = (corner[0] + inward * 5, corner[1])
         elif kind == "Foul":
-            victim, culprit = 1, 7
+            victim, culprit = me, (5 - base) + 2  # a player of the other team brings him down
             pos[victim] = spot
             pos[culprit] = (spot[0] + 6, spot[1] - 3)
             ref = _lerp(ref, (spot[0] - 20, spot[1] - 10), u / 0.5)
@@ -321,9 +357,8 @@ class _Scene:
             overlay.append(lambda im, s=spot: _box(im, s[0], s[1] + 6, 20, 5, RED))
         elif kind == "Substitution":
             board = (CX, Y1 + 8)
-            off_team = 0 if spot[0] < CX else 5
-            pos[off_team] = _lerp((CX - 30, Y1 - 30), (CX - 8, Y1 + 6), u)
-            pos[(off_team + 4) % 10] = _lerp((CX + 8, Y1 + 8), (CX + 30, Y1 - 30), u)
+            pos[me] = _lerp((CX - 30, Y1 - 30), (CX - 8, Y1 + 6), u)
+            pos[(me + 4) % 10] = _lerp((CX + 8, Y1 + 8), (CX + 30, Y1 - 30), u)
 
             def draw_board(im, b=board):
                 _box(im, b[0], b[1] - 4, 26, 18, (10, 10, 10))
@@ -357,6 +392,28 @@ def _graphic(img: np.ndarray, event: str, caption_width: int) -> None:
         img[BAND_Y0 + 8:BAND_Y1 - 8, 76:112] = (240, 40, 40)
     x0 = 124
     img[BAND_Y0 + 18:BAND_Y1 - 18, x0:x0 + caption_width] = (25, 25, 45) if event != "Substitution" else (220, 220, 220)
+
+
+#: 3x5 pixel digits for the shirt numbers (rows top to bottom, "1" = lit).
+_DIGITS = {
+    "0": ("111", "101", "101", "101", "111"), "1": ("010", "110", "010", "010", "111"),
+    "2": ("111", "001", "111", "100", "111"), "3": ("111", "001", "111", "001", "111"),
+    "4": ("101", "101", "111", "001", "001"), "5": ("111", "100", "111", "001", "111"),
+    "6": ("111", "100", "111", "101", "111"), "7": ("111", "001", "010", "010", "010"),
+    "8": ("111", "101", "111", "101", "111"), "9": ("111", "101", "111", "001", "111"),
+}
+
+
+def _number(img: np.ndarray, x: float, y: float, text: str) -> None:
+    """Draw a shirt number (white 3x5 digits, 1 px apart) centred on a player at (x, y)."""
+    w = 4 * len(text) - 1
+    x0, y0 = int(round(x)) - w // 2, int(round(y)) - 2
+    for k, ch in enumerate(text):
+        for r, row in enumerate(_DIGITS[ch]):
+            for c, lit in enumerate(row):
+                yy, xx = y0 + r, x0 + 4 * k + c
+                if lit == "1" and 0 <= yy < HEIGHT and 0 <= xx < WIDTH:
+                    img[yy, xx] = WHITE
 
 
 def hash_int(text: str) -> int:

@@ -39,8 +39,10 @@ def plan_match(minutes: float, seed: int, rates: dict[str, float] | None = None,
     rng = np.random.default_rng(seed)
     trng = random.Random(f"match:{seed}")
     duration = round(minutes * 60 * TARGET_FPS) / TARGET_FPS
+    rosters = generator._rosters(random.Random(f"match-roster:{seed}"))
     taken: list[tuple[float, float]] = []
     events: list[Event] = []
+    roles: list[dict] = []
     for cls in EVENT_CLASSES:
         for _ in range(int(rng.poisson(rates.get(cls, 0.0) * minutes / 90))):
             for _attempt in range(100):
@@ -52,7 +54,11 @@ def plan_match(minutes: float, seed: int, rates: dict[str, float] | None = None,
                 continue  # the match is too full for another event: fewer than drawn
             taken.append((start, start + length))
             team, side = trng.choice(["red", "blue"]), trng.choice(["left", "right"])
-            events.append(Event(cls, start, start + length, generator._describe(trng, cls, team, side)))
-    events.sort(key=lambda e: e.start_time)
-    return generator.DemoClip(match_key(seed, minutes, graphics), f"demo-match-s{seed}", 0, seed, events, duration=duration,
-                         fps=TARGET_FPS, graphics=graphics, scene_key=match_key(seed, minutes))
+            n, m = rosters[team][generator.ROLE[cls]], trng.randint(12, 23)
+            roles.append({"team": team, "side": side, "player": generator.TEAM_BASE[team] + generator.ROLE[cls],
+                          "number": n, "sub_number": m})
+            events.append(Event(cls, start, start + length, generator._describe(trng, cls, team, side, n, m)))
+    order = sorted(range(len(events)), key=lambda i: events[i].start_time)
+    return generator.DemoClip(match_key(seed, minutes, graphics), f"demo-match-s{seed}", 0, seed,
+                              [events[i] for i in order], duration=duration, fps=TARGET_FPS, graphics=graphics,
+                              scene_key=match_key(seed, minutes), rosters=rosters, roles=[roles[i] for i in order])

@@ -1,8 +1,13 @@
 """The evaluation report: run a predictor over SFT samples, score the answers, write Markdown/JSON/HTML.
 
-The report is what decides whether an adapter ships, so it shows the new adapter side by side with the
-previous adapter's report and with the base model without adapter, keeps every unparseable answer
-visible (counted, with examples) and never crashes on one.
+The report is what decides whether an adapter ships, so every number comes with what it should be read
+against: val and test side by side (choices are made on val; test is only reported), the base model
+without adapter (for ``tiny``: the same demo-pretrained base the adapter was trained on), the previous
+adapter scored on this very test split, and the trivial predictors of ``baselines``. It keeps every
+unparseable answer visible (counted, with examples) and never crashes on one.
+
+Columns are ``predictor · split``; a new predictor (e.g. a spotter) is one more entry in the
+``{split: {predictor: headline}}`` table that ``build_report`` takes.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from football_assets.core.evaluation import metrics
 from football_assets.core import prompts
 from football_assets.core.fsutil import atomic_path, write_json
 
-REPORT_FORMAT = "evaluation-report-v1"
+REPORT_FORMAT = "evaluation-report-v2"
+SPLITS = ("val", "test")
 
 #: Headline numbers (key, label, higher is better) shown side by side and used by the regression gate.
 HEADLINE = (
@@ -29,9 +35,12 @@ HEADLINE = (
     ("mean_tiou", "Mean tIoU of matches"),
     ("presence_f1", "Class presence F1 (clip level)"),
     ("tight_a_mAP", "SoccerNet tight average-mAP (1-5 s)"),
-    ("loose_a_mAP", "SoccerNet loose average-mAP (5-60 s)"),
+    ("loose_a_mAP", "SoccerNet loose average-mAP (5-60 s; above the clip length = presence)"),
+    ("loose_a_mAP_within_clip", "SoccerNet loose mAP, tolerances within the clip length"),
     ("rougeL", "Description ROUGE-L"),
+    ("rougeL_prior", "Description ROUGE-L, template prior on the same matches"),
     ("bleu", "Description BLEU"),
+    ("bleu_prior", "Description BLEU, template prior on the same matches"),
     ("valid_json_rate", "Valid-JSON rate"),
     ("grounding_accuracy", "Grounding accuracy"),
 )
@@ -77,9 +86,10 @@ def run_predictor(predictor, samples: Sequence[dict], max_new_tokens: int | None
     return records
 
 
-def score_records(records: Iterable[dict], threshold: float = 0.5) -> dict:
+def score_records(records: Iterable[dict], threshold: float = 0.5, clip_duration: float | None = None,
+                  prior_descriptions: dict[str, str] | None = None) -> dict:
     """All metrics of answered samples (``run_predictor`` output). Unparseable answers count as invalid
-    JSON and as no prediction."""
+    JSON and as no prediction. ``clip_duration`` and ``prior_descriptions``: see ``metrics.event_metrics``."""
     clips, grounding, invalid = {}, [], []
     n = 0
     for r in records:
@@ -93,7 +103,7 @@ def score_records(records: Iterable[dict], threshold: float = 0.5) -> dict:
             clips[r["id"]] = (list(r["target"]), parsed or [])
         else:
             grounding.append((r["target"], parsed))
-    out = metrics.event_metrics(clips, threshold)
+    out = metrics.event_metrics(clips, threshold, clip_duration=clip_duration, prior_descriptions=prior_descriptions)
     out["valid_json"] = {"rate": metrics.rate(n - len(invalid), n), "valid": n - len(invalid), "n": n,
                          "invalid_examples": invalid[:10]}
     out["grounding"] = metrics.grounding_accuracy(grounding, threshold)
@@ -111,38 +121,81 @@ def headline(m: dict | None) -> dict:
         "precision": det["micro"]["precision"], "recall": det["micro"]["recall"], "mean_tiou": det["mean_tiou"],
         "presence_f1": m["presence"]["f1"],
         "tight_a_mAP": m["soccernet"]["tight"]["a_mAP"], "loose_a_mAP": m["soccernet"]["loose"]["a_mAP"],
+        "loose_a_mAP_within_clip": m["soccernet"]["loose"].get("within_clip"),
         "rougeL": m["descriptions"]["rougeL"], "bleu": m["descriptions"]["bleu"],
+        "rougeL_prior": m["descriptions"].get("prior_rougeL"), "bleu_prior": m["descriptions"].get("prior_bleu"),
         "valid_json_rate": m["valid_json"]["rate"], "grounding_accuracy": m["grounding"]["accuracy"],
     }
 
 
-def build_report(current: dict, info: dict, previous: dict | None = None, base: dict | None = None) -> dict:
-    """The report JSON. ``current``/``base``: ``score_records`` output; ``previous``: an earlier report
-    (its own JSON) or None; ``info``: model_version, base_model, splits_version, ..."""
-    columns = {"this adapter": headline(current)}
-    if previous:
-        columns[f"previous adapter ({previous.get('model_version', '?')})"] = previous.get("headline", {})
+ADAPTER = "this adapter"
+
+
+def previous_label(previous: dict) -> str:
+    return f"previous adapter ({previous.get('model_version', '?')})"
+
+
+def base_label(info: dict) -> str:
+    return f"base model without adapter ({info.get('base_model', '?')})"
+
+
+def flat_columns(table: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """``{split: {predictor: headline}}`` -> ``{"predictor · split": headline}``, each predictor's splits
+    side by side, predictors in order of first appearance, splits in ``SPLITS`` order."""
+    order: list[str] = []
+    for split in ["test"] + [s for s in table if s != "test"]:  # test lists every predictor that was compared
+        for name in table.get(split, {}):
+            if name not in order:
+                order.append(name)
+    splits = list(SPLITS) + [s for s in table if s not in SPLITS]
+    return {f"{name} · {split}": table[split][name] for name in order for split in splits if name in table.get(split, {})}
+
+
+def build_report(current: dict, info: dict, previous: dict | None = None, base: dict | None = None,
+                 table: dict[str, dict[str, dict]] | None = None, val: dict | None = None) -> dict:
+    """The report JSON. ``current``: the adapter's test ``score_records`` output (the headline);
+    ``val``: the same on val; ``base``: the base model's on test; ``previous``: the previous adapter as
+    scored on this test split (``headline``, ``model_version``, optional ``comparable``/``how``) or None;
+    ``table``: more columns ``{split: {predictor: headline}}`` (base on val, baselines, ...);
+    ``info``: model_version, base_model, splits_version, ..."""
+    cols: dict[str, dict[str, dict]] = {split: {} for split in SPLITS}
+    if val is not None:
+        cols["val"][ADAPTER] = headline(val)
+    cols["test"][ADAPTER] = headline(current)
+    if previous and previous.get("headline") and previous.get("comparable", True):
+        cols["test"][previous_label(previous)] = previous["headline"]
     if base:
-        columns[f"base model without adapter ({info.get('base_model', '?')})"] = headline(base)
+        cols["test"][base_label(info)] = headline(base)
+    for split, row in (table or {}).items():
+        for name, h in row.items():
+            cols.setdefault(split, {})[name] = h
+    cols = {k: v for k, v in cols.items() if v}
     return {
         "format": REPORT_FORMAT, **info, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "headline": headline(current), "metrics": current, "comparison": columns,
+        "headline": headline(current), "val_headline": headline(val) if val is not None else None,
+        "metrics": current, "splits": cols, "comparison": flat_columns(cols),
         "previous_model_version": previous.get("model_version") if previous else None,
         "previous_splits_version": previous.get("splits_version") if previous else None,
+        "previous": previous,
         "base_headline": headline(base) if base else None,
     }
 
 
 def regression_gate(report: dict, previous: dict | None, margin: float, key: str = "micro_f1") -> tuple[bool, str]:
-    """Pass unless ``key`` dropped by more than ``margin`` against the previous adapter's report."""
+    """Pass unless ``key`` dropped by more than ``margin`` against the previous adapter on the same test
+    split (``previous``: see ``build_report``). With no previous adapter, or none scored on this test
+    split, it passes and says that there was nothing comparable."""
     if not previous:
         return True, "no previous adapter report: nothing to compare against"
+    if previous.get("comparable") is False:
+        return True, f"nothing comparable: previous adapter {previous.get('model_version')} {previous.get('how', '')}".rstrip()
     new, old = report["headline"].get(key), previous.get("headline", {}).get(key)
     if old is None or new is None:
         return True, f"{key} undefined in one report (new {new}, previous {old})"
     ok = new >= old - margin
     verdict = "within" if ok else "beyond"
-    return ok, (f"{key} {new:.4f} vs previous {old:.4f} ({previous.get('model_version')}): change {new - old:+.4f}, "
+    how = f", {previous['how']}" if previous.get("how") else ""
+    return ok, (f"{key} {new:.4f} vs previous {old:.4f} ({previous.get('model_version')}{how}): change {new - old:+.4f}, "
                 f"{verdict} the allowed drop of {margin:.4f}")
 
 
@@ -201,11 +254,16 @@ def _tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     conf = m["confusion"]
     cm = [[lab] + [str(x) for x in row] for lab, row in zip(conf["labels"], conf["matrix"])]
     invalid = [[x["id"], x["task"], x["error"], x["raw"][:120]] for x in m["valid_json"]["invalid_examples"]]
+    loose = m["soccernet"]["loose"]
+    per_tol = [[f"{t:g}", _fmt(v), "presence (tolerance above the clip length)"
+                if float(t) in loose.get("presence_tolerances", []) else "timing"]
+               for t, v in loose["mAP_per_tolerance"].items()]
     tables = [
-        ("Headline, side by side", ["metric"] + cols, side),
+        ("Headline, side by side (val: where choices are made; test: reported only)", ["metric"] + cols, side),
         (f"Per class (tIoU >= {m['threshold']})", ["class", "true", "TP", "FP", "FN", "precision", "recall", "F1",
                                                     "tight a-mAP", "loose a-mAP"], per_class),
         ("Confusion matrix (rows true, columns predicted)", ["true \\ predicted"] + conf["labels"], cm),
+        ("SoccerNet loose mAP per tolerance (this adapter, test)", ["tolerance s", "mAP", "measures"], per_tol),
     ]
     if invalid:
         tables.append(("Unparseable answers (first 10)", ["sample", "task", "error", "answer"], invalid))
@@ -218,13 +276,36 @@ def _intro(report: dict) -> list[str]:
     return [
         f"Model version: {report.get('model_version')} (base {report.get('base_model')}), "
         f"splits {report.get('splits_version')}, created {report['created_at']}.",
+        f"Samples per split: {report.get('n_samples') or {'test': vj['n']}}; choose anything (settings, thresholds) "
+        "on val, test is only reported.",
         f"Test samples: {vj['n']} ({m['n_clips']} event answers over {m['n_true_events']} true events, "
         f"{m['grounding']['n']} grounding questions); {vj['n'] - vj['valid']} answers were not valid JSON.",
         f"Previous adapter: {report.get('previous_model_version') or 'none'}"
-        + (f" (evaluated on splits {report.get('previous_splits_version')})"
-           if report.get("previous_splits_version") not in (None, report.get("splits_version")) else "") + ".",
+        + (f" ({(report.get('previous') or {}).get('how')})" if (report.get("previous") or {}).get("how") else "") + ".",
         f"Regression gate: {report.get('gate', {}).get('description', 'not run')}",
-    ]
+    ] + notes(report)
+
+
+def notes(report: dict) -> list[str]:
+    """How to read the columns and the metrics that measure less than their name says."""
+    m = report["metrics"]
+    out = []
+    if report.get("base_note"):
+        out.append(report["base_note"])
+    if report.get("baselines_note"):
+        out.append(report["baselines_note"])
+    loose = m["soccernet"]["loose"]
+    if loose.get("presence_tolerances"):
+        over = loose["presence_tolerances"]
+        out.append(f"Loose a-mAP: {len(over)} of {len(loose['mAP_per_tolerance'])} tolerances ({over[0]:g}-{over[-1]:g} s) "
+                   f"are above the clip length ({loose['clip_duration']:g} s); at those any same-class prediction in the "
+                   "clip matches, so they measure class presence, not timing. The 'within the clip length' row keeps "
+                   "only the others.")
+    d = m["descriptions"]
+    if d.get("prior_rougeL") is not None:
+        out.append("Descriptions: the template prior puts the class's most typical train description in place of each "
+                   "matched prediction; a model beats it only by reading the clip (team, side, player).")
+    return out
 
 
 def to_markdown(report: dict, png_name: str = "confusion.png") -> str:
@@ -296,47 +377,156 @@ def previous_report(layout, model_version: str) -> dict | None:
     return max(found, key=lambda r: r.get("created_at", "")) if found else None
 
 
+def adapter_snapshot(layout, model_version: str) -> Path:
+    """Where the weights a report scored are kept (``<report dir>/adapter``), so that a later adapter's
+    gate can re-score them on its own test split."""
+    return reports_root(layout) / _safe(model_version) / "adapter"
+
+
+def keep_adapter(layout, adapter_dir: Path, model_version: str) -> Path:
+    """Snapshot ``adapter_dir`` beside the report (hard links where the filesystem allows: the trainer
+    replaces adapter directories whole, it never rewrites a file in place)."""
+    import os
+    import shutil
+
+    from football_assets.core.fsutil import atomic_dir
+
+    dest = adapter_snapshot(layout, model_version)
+    if (dest / "adapter_config.json").exists():
+        return dest
+
+    def link_or_copy(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    with atomic_dir(dest) as tmp:
+        shutil.copytree(adapter_dir, tmp, dirs_exist_ok=True, copy_function=link_or_copy)
+    return dest
+
+
+def _scorer(threshold: float, samples: Sequence[dict], priors) -> Callable[[list[dict]], dict]:
+    durations = [float(s["duration"]) for s in samples if s.get("duration")]
+    clip_duration = max(durations) if durations else None
+    return lambda records: score_records(records, threshold, clip_duration, priors.descriptions if priors else None)
+
+
+def previous_on_test(layout, model_version: str, splits_version: str, test: Sequence[dict], threshold: float,
+                     score: Callable[[list[dict]], dict], answer: Callable[[Path, str], list[dict]]) -> dict | None:
+    """The previous adapter (newest other report) as scored on exactly this test split, or None.
+
+    Its own report counts when it was made on the same splits version, sample count and tIoU threshold;
+    otherwise its kept weights are re-scored here with ``answer(adapter_dir, label)`` (cached per splits
+    version under ``<reports>/evaluation/previous/``). Without kept weights the result says plainly that
+    nothing comparable exists (``comparable: False``)."""
+    from football_assets.core.fsutil import read_json
+
+    prev = previous_report(layout, model_version)
+    if not prev:
+        return None
+    out = {"model_version": prev.get("model_version"), "splits_version": prev.get("splits_version")}
+    if (prev.get("splits_version") == splits_version and prev.get("n_test_samples") == len(test)
+            and prev.get("threshold", 0.5) == threshold):
+        return {**out, "headline": prev.get("headline", {}), "comparable": True,
+                "how": f"its own report on the same test split ({splits_version})"}
+    cache = reports_root(layout) / "previous" / f"{_safe(out['model_version'])}-{_safe(splits_version)}-{len(test)}.json"
+    records = read_json(cache)
+    if records is None:
+        weights = adapter_snapshot(layout, out["model_version"])
+        if not (weights / "adapter_config.json").exists():
+            return {**out, "headline": None, "comparable": False,
+                    "how": (f"was scored on splits {prev.get('splits_version')} ({prev.get('n_test_samples')} test "
+                            f"samples) and its weights were not kept, so it cannot be scored on splits {splits_version}")}
+        records = answer(weights, f"previous adapter {out['model_version']}")
+        write_json(cache, records)
+    return {**out, "headline": headline(score(records)), "comparable": True,
+            "how": f"re-scored on the test split of splits {splits_version}"}
+
+
 def evaluate_adapter(layout, adapter_dir: Path | str | None = None, threshold: float = 0.5, compare_base: bool = True,
                      device: str | None = None, max_new_tokens: int | None = None, max_samples: int | None = None,
-                     log: Callable[[str], None] = print) -> tuple[dict, list[dict]]:
-    """Answer the latest test split with the adapter (and, cached per splits version, the base model
-    without adapter); return ``(report, adapter answers)``. The gate is filled in by the caller."""
+                     log: Callable[[str], None] = print, splits: Sequence[str] = SPLITS) -> tuple[dict, list[dict]]:
+    """Answer the latest val and test splits with the adapter, the base model without adapter (cached per
+    splits version) and the trivial baselines; score the previous adapter on this test split; return
+    ``(report, adapter test answers)``. The gate is filled in by the caller."""
+    from football_assets.core.evaluation import baselines
     from football_assets.core.inference.analyze import load_predictor
     from football_assets.core.fsutil import read_json
+    from football_assets.core.inference.predictor import EventPredictor
     from football_assets.core.dataset.store import load_latest
 
-    splits = load_latest(layout)
-    test = list(splits["test"])[: max_samples or None]
+    latest = load_latest(layout)
+    wanted = [name for name in SPLITS if name in splits]
+    samples = {name: list(latest.get(name) or [])[: max_samples or None] for name in wanted}
+    test = samples.get("test") or []
     if not test:
-        raise ValueError(f"test split of splits version {splits.version} is empty: nothing to evaluate")
-    adapter_dir = Path(adapter_dir or layout.adapter_dir)
+        raise ValueError(f"test split of splits version {latest.version} is empty: nothing to evaluate")
+    adapter_dir = Path(adapter_dir or Path(layout.models_dir) / "lora_adapter")
+    priors = baselines.fit_priors(latest["train"])
+    score = _scorer(threshold, [x for rows in samples.values() for x in rows], priors)
 
-    def progress(label):
-        step = max(1, len(test) // 10)
-        return lambda i, n: log(f"{label}: {i}/{n} test samples answered") if i % step == 0 or i == n else None
+    def progress(label, n):
+        step = max(1, n // 10)
+        return lambda i, k: log(f"{label}: {i}/{k} samples answered") if i % step == 0 or i == k else None
 
     predictor, version, base = load_predictor(adapter_dir, None, device)
-    records = run_predictor(predictor, test, max_new_tokens, progress(f"adapter {version}"))
+    records = {name: run_predictor(predictor, rows, max_new_tokens, progress(f"adapter {version} on {name}", len(rows)))
+               for name, rows in samples.items() if rows}
     del predictor
+    scores = {name: score(r) for name, r in records.items()}
+    table: dict[str, dict[str, dict]] = {name: {} for name in samples}
+    info = {"model_version": version, "base_model": base, "splits_version": latest.version,
+            "adapter_dir": str(adapter_dir), "n_test_samples": len(test), "threshold": threshold,
+            "n_samples": {name: len(rows) for name, rows in samples.items()}}
+
     base_scores = None
     if compare_base:
-        cache = reports_root(layout) / "base" / f"{_safe(base)}-{_safe(splits.version)}-{len(test)}.json"
-        base_records = read_json(cache)
-        if base_records is None:
-            base_predictor, _, _ = load_predictor(None, base, device)
-            base_records = run_predictor(base_predictor, test, max_new_tokens, progress(f"base {base}"))
-            del base_predictor
-            write_json(cache, base_records)
-        base_scores = score_records(base_records, threshold)
-    info = {"model_version": version, "base_model": base, "splits_version": splits.version,
-            "adapter_dir": str(adapter_dir), "n_test_samples": len(test), "threshold": threshold}
-    return build_report(score_records(records, threshold), info, previous_report(layout, version), base_scores), records
+        bundled = adapter_dir / "base"  # tiny: the demo-pretrained base this very adapter was trained on
+        base_id = f"{_safe(base)}-bundled-{_safe(version)}" if bundled.is_dir() else _safe(base)
+        info["base_note"] = (f"Base model: the {base} base the adapter was trained on (with its demo vision "
+                             "pretraining), without the LoRA adapter." if bundled.is_dir() else
+                             f"Base model: {base} without the LoRA adapter.")
+        base_predictor = None
+        for name, rows in samples.items():
+            if not rows:
+                continue
+            cache = reports_root(layout) / "base" / f"{base_id}-{_safe(latest.version)}-{name}-{len(rows)}.json"
+            base_records = read_json(cache)
+            if base_records is None:
+                if base_predictor is None:
+                    base_predictor = EventPredictor(base, None, device=device,
+                                                    base_path=str(bundled) if bundled.is_dir() else None)
+                base_records = run_predictor(base_predictor, rows, max_new_tokens, progress(f"base {base} on {name}", len(rows)))
+                write_json(cache, base_records)
+            table[name][base_label(info)] = headline(score(base_records))
+            if name == "test":
+                base_scores = score(base_records)
+        del base_predictor
+
+    for name, rows in samples.items():
+        for b in baselines.BASELINES:
+            table[name][b] = headline(score(baselines.baseline_records(b, priors, rows)))
+    info["baselines_note"] = ("Baselines (fitted on train, no video): all classes and the most frequent class, at the "
+                              f"train mean position ({priors.mean_start:.1f} s) and duration ({priors.mean_duration:.1f} s); "
+                              "random intervals drawn from the train class, count and duration frequencies (seeded). "
+                              "Their descriptions are the template prior.")
+
+    def answer(weights: Path, label: str) -> list[dict]:
+        prev_predictor, _, _ = load_predictor(weights, None, device)
+        return run_predictor(prev_predictor, test, max_new_tokens, progress(label, len(test)))
+
+    previous = previous_on_test(layout, version, latest.version, test, threshold, score, answer)
+    rep = build_report(scores["test"], info, previous, base_scores, table, scores.get("val"))
+    return rep, records["test"]
 
 
 def save_report(layout, rep: dict, records: list[dict]) -> dict[str, Path]:
     """Write the report under ``<data>/reports/evaluation/<model_version>/`` (+ answers.jsonl, LATEST)."""
     out = reports_root(layout) / _safe(rep["model_version"])
     paths = write_report(rep, out)
+    if rep.get("adapter_dir") and (Path(rep["adapter_dir"]) / "adapter_config.json").exists():
+        paths["adapter"] = keep_adapter(layout, Path(rep["adapter_dir"]), rep["model_version"])
     paths["answers"] = out / "answers.jsonl"
     with atomic_path(paths["answers"]) as tmp:
         import json

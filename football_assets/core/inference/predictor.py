@@ -35,7 +35,7 @@ class EventPredictor:
 
     def __init__(self, base: str = "tiny", adapter_dir: str | Path | None = None, device: str | None = None,
                  base_path: str | None = None, dtype: str | None = None, budget: VideoBudget | None = None):
-        from .presets import auto_inference_settings
+        from football_assets.core.training.presets import auto_inference_settings
 
         spec = get_spec(base)
         device, dtype = auto_inference_settings(device, dtype)  # cuda + bf16 where a GPU is visible

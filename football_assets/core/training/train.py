@@ -142,7 +142,7 @@ def run(cfg: TrainConfig, report=None) -> dict:
             "tokens_seen": tokens, "tokens_per_s": tokens / wall if wall > 0 else None,
             "peak_memory_mb": peak_memory_mb(), "video_decodes": cache.decodes,
             "world_size": int(os.environ.get("WORLD_SIZE", "1")), "device": "cuda" if on_gpu else "cpu",
-            "deepspeed": cfg.deepspeed, **params,
+            "deepspeed": cfg.deepspeed, "engine": type(trainer.model_wrapped).__name__, **params,
             "demo_pretrain_loss": [pre["pretrain"][0], pre["pretrain"][-1]] if pre.get("pretrain") else None,
         }
         full_history = list(state.log_history)
