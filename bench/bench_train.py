@@ -23,8 +23,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from transformers import Trainer, TrainerCallback  # noqa: E402
 
-from football_assets.core.training.train import (Collator, SFTDataset, TrainConfig, load_samples, prepare_model,  # noqa: E402
-                                        training_arguments)
+from football_assets.core.training.train import Collator, SFTDataset, TrainConfig, load_samples, prepare_model, training_arguments  # noqa: E402
 from football_assets.core.training.video_inputs import VideoCache  # noqa: E402
 
 

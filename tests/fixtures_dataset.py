@@ -10,17 +10,12 @@ import pandas as pd
 import pytest
 
 from football_assets.core.annotation import snapshots
-
+from football_assets.core.dataset import assign, sft
 from football_assets.core.demo import generator
-
-from football_assets.core.ingest import catalog
-
-from football_assets.core.dataset import sft
-
-from football_assets.core.dataset import assign
 from football_assets.core.events import TARGET_FPS
-from football_assets.core.layout import DataLayout
+from football_assets.core.ingest import catalog
 from football_assets.core.ingest.sources import ClipSource
+from football_assets.core.layout import DataLayout
 
 N_CLIPS = 16  # 4 matches of 4 clips; all 8 classes occur
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from football_assets.core.layout import DataLayout
 from football_assets.core.ingest.video import read_frames
+from football_assets.core.layout import DataLayout
 
 
 def ffmpeg(*args: str) -> None:

@@ -4,6 +4,9 @@ at first boot. ``restart()`` kills and restarts it on the same state (for the in
 
 from __future__ import annotations
 
+import base64
+import itertools
+import json
 import os
 import secrets
 import signal
@@ -12,10 +15,6 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import base64
-import itertools
-import json
 
 import httpx
 import pytest
@@ -214,8 +213,7 @@ def label_studio_session(url: str, email: str, password: str) -> str:
 @pytest.fixture(scope="session")
 def label_studio_data(label_studio_server):
     """Four real demo clips (ffmpeg) under the server's document root: ``(server, layout, clip facts)``."""
-    from football_assets.core.ingest import catalog
-    from football_assets.core.ingest import sources
+    from football_assets.core.ingest import catalog, sources
     from football_assets.core.layout import DataLayout
 
     layout = DataLayout(label_studio_server.data_root)

@@ -60,8 +60,8 @@ def dagster_ui(tmp_path_factory):
     from dagster import DagsterInstance
 
     from football_assets.core.ingest import catalog
-    from football_assets.core.layout import DataLayout
     from football_assets.core.ingest.sources import demo_sources
+    from football_assets.core.layout import DataLayout
     from football_assets.defs.ingest.partitions import clip_partitions
 
     base = tmp_path_factory.mktemp("ui")

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from football_assets.core.ingest import catalog
-
 from football_assets.core import prompts
 from football_assets.core.demo.generator import plan_clips
-from football_assets.core.layout import DataLayout
+from football_assets.core.ingest import catalog
 from football_assets.core.ingest.sources import demo_sources
+from football_assets.core.layout import DataLayout
 
 N_CLIPS = 8  # two "matches" of 4 clips: train = match 0, val/test = match 1
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
-from football_assets.defs.ingest.assets import ingest_clips
 from football_assets.core.ingest import catalog
-from football_assets.core.layout import DataLayout
 from football_assets.core.ingest.sources import ClipSource, parse_entry
+from football_assets.core.layout import DataLayout
+from football_assets.defs.ingest.assets import ingest_clips
 from resources import DataDirResource
 
 

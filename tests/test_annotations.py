@@ -8,14 +8,12 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
+from football_assets.core.annotation import ls_export, snapshots
 from football_assets.core.demo import generator
-from football_assets.defs.annotation.assets import annotations, label_studio_tasks
-from football_assets.core.annotation import snapshots
-from football_assets.core.ingest import catalog
-from football_assets.core.annotation import ls_export
-from football_assets.core.ingest import sources
 from football_assets.core.events import EVENT_CLASSES, Event
+from football_assets.core.ingest import catalog, sources
 from football_assets.core.layout import DataLayout
+from football_assets.defs.annotation.assets import annotations, label_studio_tasks
 from resources import DataDirResource
 from resources.label_studio import LabelStudioResource
 

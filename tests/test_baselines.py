@@ -2,11 +2,8 @@
 
 import pytest
 
-from football_assets.core.evaluation import baselines
-
 from football_assets.core import prompts
-
-from football_assets.core.evaluation import report
+from football_assets.core.evaluation import baselines, report
 from football_assets.core.events import EVENT_CLASSES
 
 

@@ -6,9 +6,9 @@ import subprocess
 
 from dagster import AssetKey, DagsterInstance, asset, materialize
 
-from football_assets.defs.dataset.assets import sft_splits
 from football_assets.core.dataset import checks, store
 from football_assets.core.fsutil import read_json, write_json
+from football_assets.defs.dataset.assets import sft_splits
 from resources import DataDirResource
 from tests.fixtures_dataset import demo_data, demo_data_master, make_splits_from  # noqa: F401
 

@@ -4,14 +4,12 @@ import hashlib
 import json
 from collections import Counter
 
-from football_assets.core.demo import generator
-
-from football_assets.core.ingest import catalog
-
 from football_assets.core.annotation import ls_export
+from football_assets.core.demo import generator
 from football_assets.core.events import EVENT_CLASSES
-from football_assets.core.layout import DataLayout
+from football_assets.core.ingest import catalog
 from football_assets.core.ingest.sources import demo_sources
+from football_assets.core.layout import DataLayout
 
 
 def frames_digest(clip, every=20) -> str:

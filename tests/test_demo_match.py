@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 
 from football_assets.core.annotation import demo_labels
-from football_assets.core.demo import generator
-
-from football_assets.core.demo import match
+from football_assets.core.demo import generator, match
 from football_assets.core.ingest.sources import demo_sources
 from football_assets.core.ingest.video import probe, read_frames
 

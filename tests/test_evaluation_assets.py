@@ -7,13 +7,13 @@ from pathlib import Path
 from dagster import DagsterInstance, materialize
 
 from football_assets import cli
-from football_assets.defs.evaluation.assets import evaluation_report, predictions
-from football_assets.core.inference import analyze
 from football_assets.core.annotation import snapshots
 from football_assets.core.demo import generator
 from football_assets.core.evaluation import report
 from football_assets.core.fsutil import read_json, write_json
+from football_assets.core.inference import analyze
 from football_assets.core.ingest.video import probe
+from football_assets.defs.evaluation.assets import evaluation_report, predictions
 from resources import DataDirResource
 from tests.fixtures_dataset import snapshot_frames
 from tests.fixtures_evaluation import flash_video

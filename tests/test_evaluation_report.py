@@ -5,7 +5,6 @@ import json
 import pytest
 
 from football_assets.core import prompts
-
 from football_assets.core.evaluation import report
 from football_assets.core.fsutil import write_json
 

@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
-from football_assets.defs.training.assets import LoraAdapterConfig, lora_adapter, resolve_settings
-from football_assets.core.training import preflight
-from football_assets.core.training import presets
+from football_assets.cli.train import main as train_cli
+from football_assets.core.training import preflight, presets
 from football_assets.core.training.presets import ModelSelectionError
 from football_assets.core.training.train import CONFIG_DIR
-from football_assets.cli.train import main as train_cli
+from football_assets.defs.training.assets import LoraAdapterConfig, lora_adapter, resolve_settings
 from resources import DataDirResource
 from resources.gpu import GpuResource
 from tests.fixtures_training import tiny_config
@@ -119,8 +118,14 @@ def test_cache_respects_its_byte_budget(demo_splits, tmp_path):
 def test_no_vision_gradient_under_gradient_checkpointing(demo_splits, tmp_path):
     import torch
 
-    from football_assets.core.training.train import (Collator, SFTDataset, TrainConfig, keep_vision_out_of_autograd, load_samples,
-                                            prepare_model)
+    from football_assets.core.training.train import (
+        Collator,
+        SFTDataset,
+        TrainConfig,
+        keep_vision_out_of_autograd,
+        load_samples,
+        prepare_model,
+    )
     from football_assets.core.training.video_inputs import VideoCache
 
     _, splits_dir = demo_splits
@@ -186,8 +191,8 @@ def test_single_process_zero2_run_trains_on_cpu(demo_splits, tmp_path):
 
 def test_tiny_defaults_are_the_demo_settings(demo_splits, tmp_path):
     """`make demo` trains with no run config on the cpu profile: these are the values its figures were measured with."""
-    from football_assets.defs.training.assets import build_train_config
     from football_assets.core.dataset import store
+    from football_assets.defs.training.assets import build_train_config
 
     layout, _ = demo_splits
     cfg = build_train_config(LoraAdapterConfig(), GpuResource(profile="cpu"), layout, store.load_latest(layout))

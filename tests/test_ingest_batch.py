@@ -8,8 +8,8 @@ import pytest
 from dagster import AssetKey, DagsterInstance, build_sensor_context, execute_job, materialize, reconstructable
 from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 
-from football_assets.defs.ingest.assets import ingest_clips
 from football_assets.core.fsutil import atomic_dir, write_json
+from football_assets.defs.ingest.assets import ingest_clips
 from football_assets.defs.ingest.partitions import clip_partitions, clip_ranges
 from tests.fixtures_video import failure_message, leftovers
 

@@ -6,12 +6,11 @@ import json
 import pytest
 from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context, materialize
 
-from football_assets.defs.annotation.assets import annotations, label_studio_predictions, label_studio_tasks
-from football_assets.core.annotation import snapshots
-from football_assets.core.annotation import ls_export
+from football_assets.core.annotation import ls_export, snapshots
+from football_assets.core.annotation.ls_client import LabelStudioClient, LabelStudioError
 from football_assets.core.events import Event
 from football_assets.core.fsutil import write_json
-from football_assets.core.annotation.ls_client import LabelStudioClient, LabelStudioError
+from football_assets.defs.annotation.assets import annotations, label_studio_predictions, label_studio_tasks
 from football_assets.defs.annotation.sensors import label_studio_sensor
 from resources import DataDirResource
 from resources.label_studio import LabelStudioResource

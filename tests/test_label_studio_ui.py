@@ -5,9 +5,9 @@ from pathlib import Path
 
 from dagster import DagsterInstance, materialize
 
-from football_assets.defs.annotation.assets import label_studio_tasks
-from football_assets.core.events import EVENT_CLASSES, Event
 from football_assets.core.annotation.ls_client import LabelStudioClient
+from football_assets.core.events import EVENT_CLASSES, Event
+from football_assets.defs.annotation.assets import label_studio_tasks
 from resources import DataDirResource
 from resources.label_studio import LabelStudioResource
 from tests.fixtures_label_studio import Browser, label_studio_session

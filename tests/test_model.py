@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from football_assets.core import prompts
-from football_assets.core.training.model import MODELS, UnknownModelError, get_spec, load_base, lora_config
 from football_assets.core.training.data import Collator, SFTDataset
-from football_assets.core.training.video_inputs import VideoBudget, VideoCache, sample_indices
 from football_assets.core.training.launch import launch_command
+from football_assets.core.training.model import MODELS, UnknownModelError, get_spec, load_base, lora_config
 from football_assets.core.training.presets import PROFILES, profile_values
+from football_assets.core.training.video_inputs import VideoBudget, VideoCache, sample_indices
 from resources.gpu import GpuResource
 
 

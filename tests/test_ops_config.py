@@ -14,12 +14,12 @@ from dagster._core.instance.config import dagster_instance_config_schema
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._utils.schedules import cron_string_iterator
 
-from football_assets.defs.training import schedules
+from deploy import pools
 from football_assets.definitions import defs
 from football_assets.defs.ingest.jobs import ingest_job
-from football_assets.defs.training.jobs import training_job
-from deploy import pools
 from football_assets.defs.placement import CPU_TAGS, GPU_POOL, GPU_TRAINING_TAGS, K8S_CONFIG_TAG
+from football_assets.defs.training import schedules
+from football_assets.defs.training.jobs import training_job
 from tests.fixtures_ops import BIN, ROOT
 
 DEPLOY = ROOT / "deploy"

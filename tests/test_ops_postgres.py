@@ -6,13 +6,13 @@ import shutil
 
 from dagster import DagsterInstance, materialize
 
-from football_assets.defs.ingest.assets import clips_4fps, raw_clips
+from deploy import pools
 from football_assets.core.ingest import catalog
-from football_assets.core.layout import DataLayout
 from football_assets.core.ingest.sources import demo_sources
+from football_assets.core.layout import DataLayout
+from football_assets.defs.ingest.assets import clips_4fps, raw_clips
 from football_assets.defs.ingest.partitions import clip_partitions
 from resources import DataDirResource
-from deploy import pools
 from tests.fixtures_ops import ROOT
 
 

@@ -20,8 +20,15 @@ import sys
 from pathlib import Path
 
 from football_assets.core.fsutil import write_json
-from football_assets.core.inference.analyze import (DEFAULT_NMS_IOU, DEFAULT_OVERLAP_S, AnalyzeError, analyze_video,
-                                                    default_window_s, draw_overlay, load_predictor)
+from football_assets.core.inference.analyze import (
+    DEFAULT_NMS_IOU,
+    DEFAULT_OVERLAP_S,
+    AnalyzeError,
+    analyze_video,
+    default_window_s,
+    draw_overlay,
+    load_predictor,
+)
 from football_assets.core.ingest.video import VideoError, probe
 
 

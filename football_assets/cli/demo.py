@@ -13,14 +13,11 @@ import time
 
 from dagster import DagsterInstance, execute_job, reconstructable
 
-from football_assets.core.ingest import batch
-
-from football_assets.core.ingest import catalog
+from football_assets.core.ingest import batch, catalog
+from football_assets.core.layout import DataLayout
 from football_assets.defs.ingest.partitions import CLIPS_PER_RUN, clip_partitions, clip_ranges
 from football_assets.defs.ingest.sensors import resolve_sources
-from football_assets.core.layout import DataLayout
 from resources import DataDirResource
-
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 INGEST_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failed clips: one line each, below
@@ -136,9 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ingest: {len(keys) - len(failed)} ok, {len(failed)} failed ({time.time() - t0:.0f} s)")
     if args.ingest_only:
         return 1 if len(failed) == len(keys) else 0
+    from dagster import AssetSelection
+
     from football_assets.definitions import defs
     from football_assets.defs.training.jobs import DOWNSTREAM_GROUPS
-    from dagster import AssetSelection
 
     if not AssetSelection.groups(*DOWNSTREAM_GROUPS).resolve(defs.resolve_asset_graph()):
         print("no downstream assets defined yet")

@@ -33,8 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def dry_run(args: argparse.Namespace) -> int:
-    from football_assets.core.training import preflight
-    from football_assets.core.training import presets
+    from football_assets.core.training import preflight, presets
     from football_assets.core.training.serving import vllm_command
 
     overrides = {}

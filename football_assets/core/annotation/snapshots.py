@@ -24,12 +24,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 
+from football_assets.core.annotation.ls_export import FROM_TEXT, frames_to_seconds
 from football_assets.core.checks import CheckResult
 from football_assets.core.events import EVENT_CLASSES, TARGET_FPS, Event
 from football_assets.core.fsutil import atomic_dir, atomic_path
 from football_assets.core.layout import DataLayout
 from football_assets.core.matching import greedy_match
-from football_assets.core.annotation.ls_export import FROM_TEXT, frames_to_seconds
 
 TIOU_MATCH = 0.5
 EVENT_COLUMNS = ["clip_id", "task_id", "annotation_id", "annotator", "event", "start_time", "end_time",

@@ -14,7 +14,6 @@ import random
 import numpy as np
 
 from football_assets.core.demo import generator
-
 from football_assets.core.events import EVENT_CLASSES, TARGET_FPS, Event
 
 #: Events per 90 minutes (top-flight averages, rounded).

@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from football_assets.core.evaluation import metrics
-
 from football_assets.core import prompts
+from football_assets.core.evaluation import metrics
 from football_assets.core.fsutil import atomic_path, write_json
 
 REPORT_FORMAT = "evaluation-report-v2"
@@ -450,11 +449,11 @@ def evaluate_adapter(layout, adapter_dir: Path | str | None = None, threshold: f
     """Answer the latest val and test splits with the adapter, the base model without adapter (cached per
     splits version) and the trivial baselines; score the previous adapter on this test split; return
     ``(report, adapter test answers)``. The gate is filled in by the caller."""
-    from football_assets.core.evaluation import baselines
-    from football_assets.core.inference.analyze import load_predictor
-    from football_assets.core.fsutil import read_json
-    from football_assets.core.inference.predictor import EventPredictor
     from football_assets.core.dataset.store import load_latest
+    from football_assets.core.evaluation import baselines
+    from football_assets.core.fsutil import read_json
+    from football_assets.core.inference.analyze import load_predictor
+    from football_assets.core.inference.predictor import EventPredictor
 
     latest = load_latest(layout)
     wanted = [name for name in SPLITS if name in splits]

@@ -22,8 +22,8 @@ from typing import Sequence
 
 from football_assets.core.events import EVENT_CLASSES, TARGET_FPS
 from football_assets.core.fsutil import atomic_path, read_json
-from football_assets.core.matching import tiou
 from football_assets.core.ingest.video import VideoError, cut_segment, probe, transcode_4fps
+from football_assets.core.matching import tiou
 
 DEFAULT_OVERLAP_S = 2.0
 DEFAULT_NMS_IOU = 0.3

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from football_assets.core.ingest.catalog import StepResult, ingest_raw, make_clip
-from football_assets.core.layout import DataLayout
 from football_assets.core.ingest.video import VideoError
+from football_assets.core.layout import DataLayout
 
 STEPS = ("raw", "clip")
 

@@ -12,9 +12,17 @@ from pathlib import Path
 
 from football_assets.core.events import TARGET_FPS
 from football_assets.core.fsutil import copy_hashed, read_json, sha256_file, write_json
-from football_assets.core.layout import DataLayout
 from football_assets.core.ingest.sources import ClipSource, fetch
-from football_assets.core.ingest.video import OUT_HEIGHT, OUT_WIDTH, VideoError, probe, transcode_4fps, transcode_args, validate_clip
+from football_assets.core.ingest.video import (
+    OUT_HEIGHT,
+    OUT_WIDTH,
+    VideoError,
+    probe,
+    transcode_4fps,
+    transcode_args,
+    validate_clip,
+)
+from football_assets.core.layout import DataLayout
 
 CLIP_FORMAT_VERSION = f"{TARGET_FPS}fps-{OUT_WIDTH}x{OUT_HEIGHT}-h264-v1"
 

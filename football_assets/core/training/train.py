@@ -18,9 +18,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from football_assets.core.training.data import Collator, SFTDataset, load_samples
 from football_assets.core.training.model import get_spec
 from football_assets.core.training.presets import CONFIG_DIR  # noqa: F401  (re-exported: the DeepSpeed configs folder)
-from football_assets.core.training.data import Collator, SFTDataset, load_samples
 from football_assets.core.training.progress import make_callback, peak_memory_mb, pipes_metadata, plot_loss
 from football_assets.core.training.train_args import TrainConfig, TrainConfigError  # noqa: F401  (the trainer's config, re-exported)
 

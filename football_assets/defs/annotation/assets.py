@@ -2,8 +2,16 @@
 Studio as pre-annotations. Thin wiring around ``core/annotation``; with no Label Studio configured,
 ``annotations`` reads export files from ``<data>/labels/`` instead (the demo's ground truth lives there)."""
 
-from dagster import (AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, AssetKey, DataVersion,
-                     MaterializeResult, MetadataValue, asset)
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from football_assets.core.annotation import demo_labels, snapshots
 from football_assets.core.annotation.ls_client import LabelStudioClient

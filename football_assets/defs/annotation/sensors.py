@@ -8,8 +8,16 @@ last re-training request. An unreachable server is a skip with the reason, never
 import json
 import os
 
-from dagster import (AssetSelection, DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason,
-                     define_asset_job, sensor)
+from dagster import (
+    AssetSelection,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    sensor,
+)
 
 from football_assets.core.annotation.ls_client import LabelStudioClient, LabelStudioError
 from football_assets.defs.training.jobs import training_job

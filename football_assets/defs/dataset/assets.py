@@ -6,16 +6,24 @@ the same version and downstream training can be skipped. ``splits/LATEST`` moves
 after all checks pass: a leaking or malformed split is never what training reads.
 """
 
-from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey, Config,
-                     DataVersion, MaterializeResult, MetadataValue, asset)
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    Config,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from football_assets.core.annotation import snapshots
-
-from football_assets.core.ingest import catalog
-
 from football_assets.core.dataset import assign, checks, store
-from football_assets.core.fsutil import read_json
 from football_assets.core.dataset.sft import SampleMix, build_samples, chosen_events, group_classes
+from football_assets.core.fsutil import read_json
+from football_assets.core.ingest import catalog
 from football_assets.core.layout import DataLayout
 from resources import DataDirResource
 

@@ -6,14 +6,24 @@ import hashlib
 import json
 from pathlib import Path
 
-from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
-                     AutomationCondition, Config, DataVersion, MaterializeResult, MetadataValue, asset)
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AutomationCondition,
+    Config,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
-from football_assets.core.inference import analyze
-
-from football_assets.core.ingest import catalog
 from football_assets.core.evaluation import report
 from football_assets.core.fsutil import write_json
+from football_assets.core.inference import analyze
+from football_assets.core.ingest import catalog
 from football_assets.core.layout import DataLayout
 from resources import DataDirResource
 

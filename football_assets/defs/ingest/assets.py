@@ -10,18 +10,28 @@ unmaterialized partitions failed. A backfill of N clips becomes ceil(N / CLIPS_P
 
 import warnings
 
-from dagster import (AssetCheckEvaluation, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
-                     AssetMaterialization, AssetSpec, BackfillPolicy, Config, Failure, MetadataValue, multi_asset)
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetMaterialization,
+    AssetSpec,
+    BackfillPolicy,
+    Config,
+    Failure,
+    MetadataValue,
+    multi_asset,
+)
 
-from football_assets.core.ingest import batch
-
-from football_assets.core.ingest import catalog
 from football_assets.core.checks import CheckResult
+from football_assets.core.ingest import batch, catalog
 from football_assets.core.ingest.video import CLIP_CHECKS
-from football_assets.defs.ingest.partitions import CLIPS_PER_RUN, clip_partitions
 from football_assets.core.layout import DataLayout
-from resources import DataDirResource
+from football_assets.defs.ingest.partitions import CLIPS_PER_RUN, clip_partitions
 from football_assets.defs.placement import CPU_TAGS
+from resources import DataDirResource
 
 RAW, CLIPS = AssetKey("raw_clips"), AssetKey("clips_4fps")
 

@@ -2,7 +2,6 @@
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-
 ingest_job = define_asset_job(
     "ingest_job", selection=AssetSelection.assets("raw_clips", "clips_4fps"),
     executor_def=in_process_executor,  # one step (a pool of ffmpeg workers) per run: no subprocess per step

@@ -6,9 +6,9 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 
 from football_assets.core.ingest import catalog
 from football_assets.core.ingest.sources import ManifestError, expand_search, load_manifest
+from football_assets.core.layout import DataLayout
 from football_assets.defs.ingest.jobs import ingest_job
 from football_assets.defs.ingest.partitions import CLIPS_PER_RUN, clip_partitions, clip_ranges
-from football_assets.core.layout import DataLayout
 from resources import DataDirResource
 
 

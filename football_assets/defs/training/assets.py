@@ -15,22 +15,31 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from dagster import (AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, AssetKey, Config, DataVersion, Failure,
-                     MaterializeResult, MetadataValue, PipesSubprocessClient, asset, asset_check)
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    Config,
+    DataVersion,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    PipesSubprocessClient,
+    asset,
+    asset_check,
+)
 
-from football_assets.core.training import preflight
-
-from football_assets.core.training import presets
 from football_assets.core.dataset import store
 from football_assets.core.fsutil import read_json, write_json
+from football_assets.core.layout import DataLayout
+from football_assets.core.training import preflight, presets
 from football_assets.core.training.launch import describe as describe_launch
 from football_assets.core.training.launch import launch_command
 from football_assets.core.training.train import TrainConfig, model_version
-from football_assets.core.layout import DataLayout
 from football_assets.defs.placement import GPU_POOL, GPU_TRAINING_TAGS
 from resources import DataDirResource
 from resources.gpu import GpuResource
-
 
 
 class LoraAdapterConfig(Config):

@@ -10,17 +10,28 @@ import base64
 import os
 from pathlib import Path
 
-from dagster import (AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, AssetKey, Config, DataVersion,
-                     MaterializeResult, MetadataValue, PipesSubprocessClient, asset, asset_check)
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    Config,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    PipesSubprocessClient,
+    asset,
+    asset_check,
+)
 
 from football_assets.core.dataset import store
 from football_assets.core.fsutil import read_json, write_json
-from football_assets.core.spotter.train import SpotterTrainConfig, model_version
 from football_assets.core.layout import DataLayout
+from football_assets.core.spotter.train import SpotterTrainConfig, model_version
 from football_assets.core.training.launch import describe as describe_launch
 from football_assets.core.training.launch import launch_command
-from resources import DataDirResource
 from football_assets.defs.placement import GPU_POOL, GPU_TRAINING_TAGS
+from resources import DataDirResource
 from resources.gpu import GpuResource
 
 SPOTTER_DIR = "event_spotter"
