@@ -25,7 +25,7 @@ def test_event_spotter_asset_trains_through_pipes(demo_splits):
     md = result.asset_materializations_for_node("event_spotter")[-1].metadata
     assert md["steps"].value == 4 and md["score_frames_per_s"].value > 0 and md["splits_version"].value == "test-v1"
     assert 0 <= md["val_tight_a_mAP"].value <= 1 and "data:image/png;base64" in md["loss_curve_plot"].value
-    spotter_dir = layout.models_dir / "event_spotter"
+    spotter_dir = layout.spotter_dir
     assert json.loads((spotter_dir / "train_meta.json").read_text())["splits_version"] == "test-v1"
     assert json.loads((spotter_dir / "thresholds.json").read_text())["chosen_on"] == "val"
     checks = result.get_asset_check_evaluations()

@@ -7,11 +7,11 @@ one window; longer videos overlap by half a window). Short windows are padded an
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from football_assets.core.fsutil import read_jsonl
 from football_assets.core.spotter.targets import membership_targets, spot_targets
 
 
@@ -24,7 +24,7 @@ def load_event_samples(splits_dir: str | Path, split: str) -> list[dict]:
     path = Path(splits_dir) / f"{split}.jsonl"
     if not path.exists():
         raise SpotterDataError(f"splits {splits_dir}: {path.name} missing (materialize sft_splits first)")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = read_jsonl(path)
     samples = [s for s in rows if s.get("task", "events") == "events"]
     if not samples:
         raise SpotterDataError(f"{path}: no samples of task 'events' (the spotter trains on those)")

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from football_assets.core.spotter.model import NetConfig, SpotterConfigError
+from football_assets.core.training.progress import run_under_pipes
 
 
 @dataclass
@@ -230,34 +231,13 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
     return info
 
 
-def pipes_metadata(info: dict) -> dict:
-    md = {}
-    for k, v in info.items():
-        if k == "loss_curve":
-            md[k] = {"raw_value": v, "type": "json"}
-        elif isinstance(v, bool) or v is None:
-            md[k] = {"raw_value": str(v), "type": "text"}
-        elif isinstance(v, (int, float)):
-            md[k] = {"raw_value": v, "type": "float" if isinstance(v, float) else "int"}
-        else:
-            md[k] = {"raw_value": str(v), "type": "text"}
-    return md
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="spotter training config JSON (SpotterTrainConfig fields)")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=None, help="set by the deepspeed launcher")
     args = parser.parse_args(argv)
     cfg = SpotterTrainConfig.from_file(args.config)
-    if os.environ.get("DAGSTER_PIPES_CONTEXT") and rank() == 0:
-        from dagster_pipes import open_dagster_pipes
-
-        with open_dagster_pipes() as pipes:
-            info = run(cfg, report=pipes.log.info)
-            pipes.report_asset_materialization(metadata=pipes_metadata(info), data_version=model_version(cfg))
-        return 0
-    run(cfg)
+    run_under_pipes(run, cfg, model_version(cfg), rank())
     return 0
 
 

@@ -65,3 +65,18 @@ def pipes_metadata(info: dict) -> dict:
         else:
             md[k] = {"raw_value": str(v), "type": "text"}
     return md
+
+
+def run_under_pipes(run, cfg, version: str, rank: int) -> dict:
+    """Run ``run(cfg, report=...)``. Launched by Dagster's ``PipesSubprocessClient`` (and on rank 0), log
+    progress to Dagster and report the returned metrics as the asset's materialization; else just run."""
+    import os
+
+    if os.environ.get("DAGSTER_PIPES_CONTEXT") and rank == 0:
+        from dagster_pipes import open_dagster_pipes
+
+        with open_dagster_pipes() as pipes:
+            info = run(cfg, report=pipes.log.info)
+            pipes.report_asset_materialization(metadata=pipes_metadata(info), data_version=version)
+        return info
+    return run(cfg)

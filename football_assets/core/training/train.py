@@ -21,7 +21,7 @@ from pathlib import Path
 from football_assets.core.training.data import Collator, SFTDataset, load_samples
 from football_assets.core.training.model import get_spec
 from football_assets.core.training.presets import CONFIG_DIR  # noqa: F401  (re-exported: the DeepSpeed configs folder)
-from football_assets.core.training.progress import make_callback, peak_memory_mb, pipes_metadata, plot_loss
+from football_assets.core.training.progress import make_callback, peak_memory_mb, plot_loss, run_under_pipes
 from football_assets.core.training.train_args import TrainConfig, TrainConfigError  # noqa: F401  (the trainer's config, re-exported)
 
 
@@ -178,14 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig.from_file(args.config)
     if cfg.deepspeed:
         single_process_distributed_env()
-    if os.environ.get("DAGSTER_PIPES_CONTEXT") and rank() == 0:
-        from dagster_pipes import open_dagster_pipes
-
-        with open_dagster_pipes() as pipes:
-            info = run(cfg, report=pipes.log.info)
-            pipes.report_asset_materialization(metadata=pipes_metadata(info), data_version=model_version(cfg))
-        return 0
-    run(cfg)
+    run_under_pipes(run, cfg, model_version(cfg), rank())
     return 0
 
 

@@ -34,7 +34,6 @@ from football_assets.defs.placement import GPU_POOL, GPU_TRAINING_TAGS
 from resources import DataDirResource
 from resources.gpu import GpuResource
 
-SPOTTER_DIR = "event_spotter"
 #: Per GPU profile: what the hardware changes for the spotter (precision; the backbone is the asset config).
 PROFILE_OVERRIDES = {"a100-80gb": {"bf16": True}, "cpu": {}}
 
@@ -62,10 +61,6 @@ class EventSpotterConfig(Config):
     force: bool = False  # retrain even if nothing changed
 
 
-def spotter_path(layout) -> Path:
-    return layout.models_dir / SPOTTER_DIR
-
-
 def build_spotter_config(config: EventSpotterConfig, gpu: GpuResource, layout, splits) -> SpotterTrainConfig:
     if gpu.profile not in PROFILE_OVERRIDES:
         raise ValueError(f"unknown GPU profile {gpu.profile!r}; known profiles: {', '.join(PROFILE_OVERRIDES)}")
@@ -74,7 +69,7 @@ def build_spotter_config(config: EventSpotterConfig, gpu: GpuResource, layout, s
     fields["cpu_threads"] = fields["cpu_threads"] or None
     fields.update(PROFILE_OVERRIDES[gpu.profile])
     fields.update(splits_dir=str(splits.path), splits_version=splits.version,
-                  output_dir=str(layout.models_dir / "spotter_runs" / splits.version), spotter_dir=str(spotter_path(layout)),
+                  output_dir=str(layout.models_dir / "spotter_runs" / splits.version), spotter_dir=str(layout.spotter_dir),
                   logging_steps=1)
     return SpotterTrainConfig.from_dict(fields)
 
@@ -92,11 +87,11 @@ def event_spotter(context: AssetExecutionContext, config: EventSpotterConfig, st
     splits = store.load_latest(layout)
     cfg = build_spotter_config(config, gpu, layout, splits)
     version = model_version(cfg)
-    meta = read_json(spotter_path(layout) / "train_meta.json", {}) or {}
-    if not config.force and meta.get("model_version") == version and (spotter_path(layout) / "model.safetensors").exists():
+    meta = read_json(layout.spotter_dir / "train_meta.json", {}) or {}
+    if not config.force and meta.get("model_version") == version and (layout.spotter_dir / "model.safetensors").exists():
         context.log.info(f"spotter {version} already trained on splits {splits.version}; skipping")
         return MaterializeResult(metadata={"model_version": version, "splits_version": splits.version, "skipped": True,
-                                           "path": str(spotter_path(layout))}, data_version=DataVersion(version))
+                                           "path": str(layout.spotter_dir)}, data_version=DataVersion(version))
     cfg_path = Path(cfg.output_dir) / "spotter_config.json"
     write_json(cfg_path, cfg.__dict__)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
@@ -107,7 +102,7 @@ def event_spotter(context: AssetExecutionContext, config: EventSpotterConfig, st
     png = Path(cfg.output_dir) / "loss_curve.png"
     if png.exists():
         md["loss_curve_plot"] = MetadataValue.md(f"![loss curve](data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()})")
-    md.update({"path": str(spotter_path(layout)), "launcher": describe_launch(gpu.launcher, gpu.gpus, gpu.master_port, SPOTTER_MODULE), "profile": gpu.profile,
+    md.update({"path": str(layout.spotter_dir), "launcher": describe_launch(gpu.launcher, gpu.gpus, gpu.master_port, SPOTTER_MODULE), "profile": gpu.profile,
                "splits_version": splits.version, "model_version": version})
     return MaterializeResult(metadata=md, data_version=DataVersion(version))
 
@@ -120,7 +115,7 @@ def event_spotter_scores_val_clip(storage: DataDirResource) -> AssetCheckResult:
     layout = DataLayout.at(storage.root)
     splits = store.load_latest(layout)
     try:
-        spotter = Spotter.load(spotter_path(layout))
+        spotter = Spotter.load(layout.spotter_dir)
     except SpotterLoadError as exc:
         return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR, metadata={"result": str(exc)})
     sample = next(s for s in (splits.get("val") or splits["train"]) if s.get("task", "events") == "events")
