@@ -4,13 +4,13 @@ server: the instance loads, a partitioned clip materializes into it, pool limits
 import os
 import shutil
 
-from dagster import DagsterInstance, materialize
+from dagster import AssetKey, DagsterInstance, materialize
 
 from deploy import pools
 from football_assets.core.ingest import catalog
 from football_assets.core.ingest.sources import demo_sources
 from football_assets.core.layout import DataLayout
-from football_assets.defs.ingest.assets import clips_4fps, raw_clips
+from football_assets.defs.ingest.assets import ingest_clips
 from football_assets.defs.ingest.partitions import clip_partitions
 from resources import DataDirResource
 from tests.fixtures_ops import ROOT
@@ -33,7 +33,7 @@ def test_postgres_instance_runs_a_materialization(postgres_server, tmp_path, mon
         source = demo_sources(1)[0]
         catalog.register(layout, [source])
         instance.add_dynamic_partitions(clip_partitions.name, [source.key])
-        result = materialize([raw_clips, clips_4fps], instance=instance, partition_key=source.key,
+        result = materialize([ingest_clips], instance=instance, partition_key=source.key,
                              resources={"storage": DataDirResource(root=str(layout.root))})
         assert result.success
         run_id = result.run_id
@@ -43,6 +43,6 @@ def test_postgres_instance_runs_a_materialization(postgres_server, tmp_path, mon
         assert other.get_run_by_id(run_id).is_success
         assert source.key in other.get_dynamic_partitions(clip_partitions.name)
         assert other.event_log_storage.get_concurrency_info("gpu").slot_count == 1
-        record = other.get_latest_materialization_event(clips_4fps.key)
+        record = other.get_latest_materialization_event(AssetKey("clips_4fps"))
         assert record.run_id == run_id
         assert os.path.exists(record.asset_materialization.metadata["path"].value)
