@@ -4,10 +4,9 @@ import hashlib
 import json
 from collections import Counter
 
-from football_assets.core.annotation import ls_export
+from football_assets.core.annotation import demo_labels, ls_export
 from football_assets.core.demo import generator
 from football_assets.core.events import EVENT_CLASSES
-from football_assets.core.ingest import catalog
 from football_assets.core.ingest.sources import demo_sources
 from football_assets.core.layout import DataLayout
 
@@ -79,7 +78,7 @@ def test_broadcast_graphic_shows_the_class_exactly_while_the_event_lasts():
 def test_ground_truth_is_a_label_studio_export_that_round_trips(tmp_path):
     layout = DataLayout(tmp_path)
     source = demo_sources(8)[5]
-    path = catalog.write_demo_ground_truth(layout, source)
+    path = demo_labels.write_demo_ground_truth(layout, source)
     [task] = json.loads(path.read_text())
     truth = generator.plan_clips(8)[5].events
     regions = [r for r in task["annotations"][0]["result"] if r["type"] == "timelinelabels"]
