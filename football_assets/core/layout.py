@@ -73,6 +73,11 @@ class DataLayout:
         return self.models_dir / "lora_adapter"
 
     @property
+    def spotter_dir(self) -> Path:
+        """The current event spotter (``event_spotter``), replaced atomically by each training run."""
+        return self.models_dir / "event_spotter"
+
+    @property
     def predictions_file(self) -> Path:
         """The adapter's events on unannotated clips (``predictions``), read as Label Studio pre-annotations."""
         return self.root / "predictions" / "latest.json"

@@ -280,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nms-iou", type=float, default=DEFAULT_NMS_IOU, help="per-class NMS tIoU threshold")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
     p.add_argument("--max-new-tokens", type=int, default=None, help="answer length limit (default: the predictor's)")
+    from football_assets.core.inference import cascade_run
+
+    cascade_run.add_arguments(p)  # --mode, --spotter, --proposal-threshold
     return p
 
 
@@ -288,6 +291,11 @@ def run(args: argparse.Namespace) -> dict:
     probe(video)  # fail fast on a missing, empty or unreadable video, before loading any model
     if args.overlay and Path(args.overlay).resolve() == video.resolve():
         raise AnalyzeError(f"--overlay {args.overlay} would overwrite the input video")
+    from football_assets.core.inference import cascade_run
+
+    mode = cascade_run.resolve_mode(args.mode, args.spotter)
+    if mode != "vlm":  # cascade (the default when a spotter exists) or spotter alone
+        return cascade_run.run(args, mode)
     predictor, version, base = load_predictor(None if args.no_adapter else args.adapter, args.base, args.device)
     window = args.window or default_window_s(base)
     try:

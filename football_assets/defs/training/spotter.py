@@ -48,7 +48,7 @@ class EventSpotterConfig(Config):
 
 
 def spotter_path(layout) -> Path:
-    return layout.models_dir / SPOTTER_DIR
+    return layout.spotter_dir  # <data>/models/event_spotter, where analyze looks for it
 
 
 def build_spotter_config(config: EventSpotterConfig, gpu: GpuResource, layout, splits) -> SpotterTrainConfig:
