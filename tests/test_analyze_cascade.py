@@ -6,44 +6,16 @@ trained on the same splits version through its real trainer, a multi-clip video 
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
 from football_assets import cli
 from football_assets.core.inference import analyze, cascade_run
 from football_assets.core.layout import DataLayout
-from tests.fixtures_evaluation import ffmpeg
+from tests.fixtures_spotter import cascade_root, match_video  # noqa: F401 (fixtures)
 
-FAST = {"cnn_width": 8, "height": 96, "width": 144, "cpu_threads": 1, "logging_steps": 5}
 EVENT_KEYS = {"event", "start_time", "end_time", "description", "confidence", "sources"}
 SOURCE_KEYS = {"event", "start_time", "end_time", "confidence", "description"}
-
-
-@pytest.fixture(scope="module")
-def cascade_root(trained_root, tmp_path_factory) -> Path:
-    """``trained_root`` plus a spotter at ``<data>/models/event_spotter`` trained on the same splits."""
-    from football_assets.core.spotter.train import SpotterTrainConfig, run
-
-    root = tmp_path_factory.mktemp("cascade") / "data"
-    shutil.copytree(trained_root, root)
-    layout = DataLayout(root)
-    run(SpotterTrainConfig.from_dict({
-        "splits_dir": str(layout.splits_dir / "test-v1"), "splits_version": "test-v1",
-        "output_dir": str(root / "spotter_run"), "spotter_dir": str(layout.spotter_dir), "epochs": 20, **FAST}))
-    return root
-
-
-@pytest.fixture(scope="module")
-def match_video(cascade_root) -> Path:
-    """Three demo clips joined into one video (a short 'match')."""
-    clips = sorted((cascade_root / "clips_4fps").rglob("*.mp4"))[:3]
-    assert len(clips) == 3
-    listing = cascade_root.parent / "concat.txt"
-    listing.write_text("".join(f"file '{c}'\n" for c in clips))
-    out = cascade_root.parent / "match.mp4"
-    ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(out))
-    return out
 
 
 def _cli(*args) -> int:
