@@ -159,8 +159,10 @@ Held-out {mf['minutes']:g}-minute match (seed {MATCH_SEED}, {mf['true_events']} 
 | events reported: cascade / VLM-only | {mf['cascade_events']} / {mf['vlm_events']} |
 | cascade tight a-mAP (fused confidences) | {mf['cascade_tight']:.3f} |
 
-The wall-time ratio is for the tiny VLM, whose window costs little more than the spotter's scan of it; with
-Cosmos-Reason1-7B each window costs far more and the ratio tends to the window share.
+Both wall times include the 4 fps transcode of the whole match; the cascade's rest is the spotter scan and
+the VLM on the sent windows (row above). With Cosmos-Reason1-7B each window costs far more than with the
+tiny VLM, so the ratio tends to the window share. {mf['true_events']} true events is a small sample: each
+one is {1 / mf['true_events']:.3f} of the coverage figure.
 
 Demo test split ({split['n_clips']} clips, one seed), the report's comparison (`core/spotter/report.py`; the
 cascade sent {split['clips_sent_to_vlm']} of the clips to the VLM):
