@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from football_assets.core.fsutil import write_json
+from football_assets.core.inference import cascade_run
 from football_assets.core.inference.analyze import (
     DEFAULT_NMS_IOU,
     DEFAULT_OVERLAP_S,
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
                    help="model dtype (auto: bfloat16 on cuda, float32 on cpu)")
     p.add_argument("--max-new-tokens", type=int, default=None, help="answer length limit (default: the predictor's)")
+    cascade_run.add_arguments(p)  # --mode, --spotter, --proposal-threshold
     return p
 
 
@@ -58,6 +60,9 @@ def run(args: argparse.Namespace) -> dict:
     probe(video)  # fail fast on a missing, empty or unreadable video, before loading any model
     if args.overlay and Path(args.overlay).resolve() == video.resolve():
         raise AnalyzeError(f"--overlay {args.overlay} would overwrite the input video")
+    mode = cascade_run.resolve_mode(args.mode, args.spotter)
+    if mode != "vlm":  # cascade (the default when a spotter exists) or spotter alone
+        return cascade_run.run(args, mode)
     predictor, version, base = load_predictor(None if args.no_adapter else args.adapter, args.base, args.device,
                                               args.dtype)
     window = args.window or default_window_s(base, getattr(predictor, "budget", None))

@@ -51,8 +51,9 @@ class Spotter:
     def splits_version(self) -> str:
         return self.meta.get("splits_version", "")
 
-    def score_frames(self, frames: np.ndarray, batch_windows: int = 8) -> tuple[np.ndarray, np.ndarray]:
-        """(T, H, W, 3) uint8 frames at the spotter's size -> (spot, membership), each (T, classes) in [0, 1]."""
+    def score_frames(self, frames: np.ndarray, batch_windows: int = 8, on_batch=None) -> tuple[np.ndarray, np.ndarray]:
+        """(T, H, W, 3) uint8 frames at the spotter's size -> (spot, membership), each (T, classes) in [0, 1].
+        ``on_batch(done, total)`` is called after each batch of windows (a progress bar's hook)."""
         import torch
 
         n, L = len(frames), self.clip_frames
@@ -70,6 +71,8 @@ class Spotter:
                 spot[a:a + L] += s[j].cpu().numpy()
                 member[a:a + L] += m[j].cpu().numpy()
                 count[a:a + L] += 1
+            if on_batch is not None:
+                on_batch(min(k + batch_windows, len(starts)), len(starts))
         return spot / np.maximum(count, 1), member / np.maximum(count, 1)
 
     def score_video(self, video: str | Path) -> tuple[np.ndarray, np.ndarray]:

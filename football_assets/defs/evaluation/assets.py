@@ -47,7 +47,7 @@ def _num(v):
 @asset(
     group_name="evaluation",
     kinds={"pytorch"},
-    deps=[ADAPTER, SPLITS],
+    deps=[ADAPTER, SPLITS, AssetKey("event_spotter")],
     code_version="2",
     # A new adapter, however it was made (schedule, sensor, a click in the UI), always gets its report.
     automation_condition=AutomationCondition.eager(),
@@ -71,6 +71,9 @@ def evaluation_report(context: AssetExecutionContext, config: EvaluationConfig,
     rep["gate"] = {"passed": passed, "description": why, "margin": config.f1_margin}
     paths = report.save_report(layout, rep, records)
     context.log.info(f"regression gate: {why}")
+    from football_assets.core.spotter import report as spotter_report  # VLM only vs spotter vs cascade (issue 12)
+
+    cmp = spotter_report.for_report(layout, records, paths["json"].parent, config.iou_threshold)
     h = rep["headline"]
     metadata = {f"eval/{k}": _num(h.get(k)) for k, _ in report.HEADLINE}
     metadata.update({f"eval_val/{k}": _num((rep.get("val_headline") or {}).get(k)) for k, _ in report.HEADLINE})
@@ -81,6 +84,9 @@ def evaluation_report(context: AssetExecutionContext, config: EvaluationConfig,
         "report": MetadataValue.md(report.to_markdown(rep, png_name=str(paths["confusion"]))),
         "report_json": MetadataValue.path(str(paths["json"])), "report_html": MetadataValue.path(str(paths["html"])),
         "confusion_png": MetadataValue.path(str(paths["confusion"])),
+        "spotter_comparison": MetadataValue.md(spotter_report.to_markdown(cmp)),
+        **{f"eval/{c.replace(' ', '_').lower()}_{k}": _num(v) for c, col in cmp.get("columns", {}).items()
+           for k, v in col.items() if k in ("f1", "tight_a_mAP")},
     })
     version = hashlib.sha256(json.dumps([rep["model_version"], rep["splits_version"], config.iou_threshold,
                                          h], sort_keys=True, default=str).encode()).hexdigest()[:16]

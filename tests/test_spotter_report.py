@@ -1,0 +1,77 @@
+"""The report's VLM-only / spotter / cascade comparison, with a really trained spotter on real demo clips."""
+
+import json
+import shutil
+
+from dagster import DagsterInstance, materialize
+
+from football_assets.core import prompts
+from football_assets.core.dataset.store import load_latest
+from football_assets.core.events import EVENT_CLASSES
+from football_assets.core.layout import DataLayout
+from football_assets.core.spotter import report as spotter_report
+from football_assets.defs.evaluation.assets import evaluation_report
+from resources import DataDirResource
+from tests.fixtures_spotter import cascade_root  # noqa: F401 (fixture)
+
+
+def _test_samples(layout):
+    splits = load_latest(layout)
+    return splits.version, list(splits["test"])
+
+
+def test_comparison_columns_curves_and_timelines(cascade_root, tmp_path):  # noqa: F811
+    layout = DataLayout(cascade_root)
+    version, test = _test_samples(layout)
+    events = [s for s in test if s["task"] == "events"]
+    # answers that are the truth itself (the training target's own text): VLM only must score 1.0
+    records = [{"id": s["id"], "clip_id": s["clip_id"], "task": s["task"], "target": s["target"],
+                "raw": prompts.format_target(s["task"], s["target"])} for s in test]
+    section = spotter_report.compare(test, records, layout.spotter_dir, tmp_path / "out", version, timelines=1)
+    assert section["available"] and section["n_clips"] == len(events) >= 2
+    cols = section["columns"]
+    assert set(cols) == {"VLM only", "spotter", "cascade"}
+    assert cols["VLM only"]["f1"] == 1.0 and cols["VLM only"]["mean_tiou"] == 1.0
+    for col in cols.values():
+        assert set(col) == {"precision", "recall", "f1", "mean_tiou", "n_predicted", "tight_a_mAP", "loose_a_mAP"}
+        assert 0 <= col["f1"] <= 1 and 0 <= col["tight_a_mAP"] <= 1 and 0 <= col["loose_a_mAP"] <= 1
+    # the cascade keeps every spotter interval, and adds the VLM's own events only on clips sent to it
+    assert cols["cascade"]["n_predicted"] >= cols["spotter"]["n_predicted"]
+    if section["clips_sent_to_vlm"] == 0:
+        assert cols["cascade"]["n_predicted"] == cols["spotter"]["n_predicted"]
+    curves = section["pr_curves"]
+    assert set(curves) == {"spotter", "cascade"} and set(curves["spotter"]) == set(EVENT_CLASSES)
+    goal = curves["spotter"]["Goal"]
+    assert len(goal["precision"]) == len(goal["recall"]) == len(spotter_report.PR_GRID)
+    assert all(a >= b for a, b in zip(goal["recall"], goal["recall"][1:])), "recall must fall as the threshold rises"
+    for png in [section["pr_png"], *section["timeline_pngs"]]:
+        assert open(png, "rb").read(4) == b"\x89PNG"
+    assert len(section["timeline_pngs"]) == 1
+    md = spotter_report.to_markdown(section)
+    assert "| f1 | 1.000 |" in md and "pr_curves.png" in md
+
+
+def test_section_says_why_when_there_is_no_usable_spotter(cascade_root, tmp_path):  # noqa: F811
+    layout = DataLayout(cascade_root)
+    version, test = _test_samples(layout)
+    absent = spotter_report.compare(test, [], tmp_path / "none", tmp_path / "out", version)
+    assert absent == {"available": False, "reason": f"no spotter at {tmp_path / 'none'} (materialize event_spotter first)"}
+    assert "Not shown: no spotter at" in spotter_report.to_markdown(absent)
+    other = spotter_report.compare(test, [], layout.spotter_dir, tmp_path / "out", "another-version")
+    assert not other["available"] and "trained on splits 'test-v1', this report is on 'another-version'" in other["reason"]
+
+
+def test_evaluation_report_asset_shows_the_comparison(cascade_root, tmp_path):  # noqa: F811
+    root = tmp_path / "data"
+    shutil.copytree(cascade_root, root)
+    layout = DataLayout(root)
+    cfg = {"max_new_tokens": 8, "max_samples": 2, "compare_base": False}
+    result = materialize([evaluation_report], instance=DagsterInstance.ephemeral(), raise_on_error=False,
+                         resources={"storage": DataDirResource(root=str(root))},
+                         run_config={"ops": {"evaluation_report": {"config": cfg}}})
+    assert result.success
+    md = result.asset_materializations_for_node("evaluation_report")[0].metadata
+    assert "| metric | VLM only | spotter | cascade |" in md["spotter_comparison"].value
+    assert 0 <= md["eval/cascade_f1"].value <= 1 and 0 <= md["eval/spotter_tight_a_mAP"].value <= 1
+    saved = json.loads(next((layout.reports_dir / "evaluation").rglob("spotter_comparison.json")).read_text())
+    assert saved["available"] and saved["n_clips"] == 1  # the one events sample among the 2 answered
