@@ -54,11 +54,13 @@ def resolve_mode(mode: str | None, spotter_dir: str | Path) -> str:
     return mode
 
 
-def load_spotter(spotter_dir: str | Path, device: str = "cpu"):
+def load_spotter(spotter_dir: str | Path, device: str | None = None):
     from football_assets.core.spotter.infer import Spotter, SpotterLoadError
 
     try:
-        return Spotter.load(spotter_dir, device)
+        from football_assets.core.training.presets import auto_inference_settings
+
+        return Spotter.load(spotter_dir, auto_inference_settings(device)[0])  # "auto": cuda where visible
     except SpotterLoadError as exc:
         raise analyze.AnalyzeError(str(exc)) from None
     except Exception as exc:  # safetensors/torch: one clear line for a corrupt spotter
@@ -155,8 +157,8 @@ def run(args: argparse.Namespace, mode: str) -> dict:
                 check_same_splits(args.spotter, adapter)
             except CascadeMismatchError as exc:
                 raise analyze.AnalyzeError(str(exc)) from None
-        predictor, version, base = analyze.load_predictor(adapter, args.base, args.device)
-        window = args.window or analyze.default_window_s(base)
+        predictor, version, base = analyze.load_predictor(adapter, args.base, args.device, args.dtype)
+        window = args.window or analyze.default_window_s(base, getattr(predictor, "budget", None))
     try:
         result = cascade_video(args.video, spotter, predictor, version, window, args.proposal_threshold, args.nms_iou,
                                max_new_tokens=args.max_new_tokens)
