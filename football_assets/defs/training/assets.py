@@ -9,9 +9,7 @@ It sits in the ``gpu`` pool (one at a time, see dagster.yaml) and carries dagste
 Skips training when the splits version and training config are unchanged and the adapter exists.
 """
 
-import base64
 import json
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -25,7 +23,6 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
-    PipesSubprocessClient,
     asset,
     asset_check,
 )
@@ -38,6 +35,7 @@ from football_assets.core.training.launch import describe as describe_launch
 from football_assets.core.training.launch import launch_command
 from football_assets.core.training.train import TrainConfig, model_version
 from football_assets.defs.placement import GPU_POOL, GPU_TRAINING_TAGS
+from football_assets.defs.training.pipes import run_trainer
 from resources import DataDirResource
 from resources.gpu import GpuResource
 
@@ -95,10 +93,6 @@ def settings_metadata(cfg: TrainConfig, sources: dict) -> dict:
     return {k: {"value": v, "from": sources.get(k, "default")} for k, v in sorted(cfg.to_dict().items()) if k not in skip}
 
 
-def _loss_png_md(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f"![loss curve](data:image/png;base64,{data})"
-
 
 @asset(
     group_name="training",
@@ -130,14 +124,8 @@ def lora_adapter(context: AssetExecutionContext, config: LoraAdapterConfig, stor
                                            "path": str(layout.adapter_dir)}, data_version=DataVersion(version))
     cfg_path = Path(cfg.output_dir) / "train_config.json"
     write_json(cfg_path, cfg.to_dict())
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
     command = launch_command(gpu.launcher, gpu.gpus, cfg_path, gpu.master_port)
-    context.log.info(f"launching: {' '.join(command)}")
-    result = PipesSubprocessClient(env=env).run(command=command, context=context).get_materialize_result()
-    md = dict(result.metadata or {})
-    png = Path(cfg.output_dir) / "loss_curve.png"
-    if png.exists():
-        md["loss_curve_plot"] = MetadataValue.md(_loss_png_md(png))
+    md = run_trainer(context, command, cfg.output_dir)
     md.update({"path": str(layout.adapter_dir), "launcher": describe_launch(gpu.launcher, gpu.gpus, gpu.master_port),
                "profile": gpu.profile, "splits_version": splits.version, "model_version": version,
                "settings": MetadataValue.json(settings_metadata(cfg, sources)),

@@ -6,8 +6,6 @@ rank 0 reports the metrics. It trains on the latest SFT splits version (train.js
 val.jsonl), so test clips never reach it, sits in the ``gpu`` pool and is skipped when nothing changed.
 """
 
-import base64
-import os
 from pathlib import Path
 
 from dagster import (
@@ -19,7 +17,6 @@ from dagster import (
     DataVersion,
     MaterializeResult,
     MetadataValue,
-    PipesSubprocessClient,
     asset,
     asset_check,
 )
@@ -31,6 +28,7 @@ from football_assets.core.spotter.train import SpotterTrainConfig, model_version
 from football_assets.core.training.launch import describe as describe_launch
 from football_assets.core.training.launch import launch_command
 from football_assets.defs.placement import GPU_POOL, GPU_TRAINING_TAGS
+from football_assets.defs.training.pipes import run_trainer
 from resources import DataDirResource
 from resources.gpu import GpuResource
 
@@ -94,14 +92,8 @@ def event_spotter(context: AssetExecutionContext, config: EventSpotterConfig, st
                                            "path": str(layout.spotter_dir)}, data_version=DataVersion(version))
     cfg_path = Path(cfg.output_dir) / "spotter_config.json"
     write_json(cfg_path, cfg.__dict__)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
     command = launch_command(gpu.launcher, gpu.gpus, cfg_path, gpu.master_port, module=SPOTTER_MODULE)
-    context.log.info(f"launching: {' '.join(command)}")
-    result = PipesSubprocessClient(env=env).run(command=command, context=context).get_materialize_result()
-    md = dict(result.metadata or {})
-    png = Path(cfg.output_dir) / "loss_curve.png"
-    if png.exists():
-        md["loss_curve_plot"] = MetadataValue.md(f"![loss curve](data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()})")
+    md = run_trainer(context, command, cfg.output_dir)
     md.update({"path": str(layout.spotter_dir), "launcher": describe_launch(gpu.launcher, gpu.gpus, gpu.master_port, SPOTTER_MODULE), "profile": gpu.profile,
                "splits_version": splits.version, "model_version": version})
     return MaterializeResult(metadata=md, data_version=DataVersion(version))
