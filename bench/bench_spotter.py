@@ -102,7 +102,7 @@ def match_figures(spotter: Spotter, tmp: Path, minutes: float) -> dict:
     found = spotter.detect(spot, member, m["clip"].duration)
     win = 8.0
     n_win = int(-(-m["clip"].duration // win))
-    sent = {int(s["time"] // win) for s in found["spots"] if s["confidence"] >= spotter.thresholds["interval"]}
+    sent = {int(s["time"] // win) for s in found["spots"] if s["confidence"] >= spotter.proposal_threshold}
     inside = sum(1 for e in truth if int(((e["start_time"] + e["end_time"]) / 2) // win) in sent)
     return {"minutes": minutes, "true_events": len(truth), "frames": len(frames),
             "tight": soccernet_average_map({"m": truth}, {"m": found["spots"]}, TIGHT_TOLERANCES)["a_mAP"],

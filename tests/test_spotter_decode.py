@@ -80,3 +80,21 @@ def test_threshold_is_chosen_for_event_f1():
     spot = scores(8, Goal=[0.9, 0, 0, 0, 0, 0, 0, 0], Foul=[0, 0, 0, 0, 0, 0.3, 0, 0])
     best = decode.choose_threshold([(truth, spot, member, 4.0)])
     assert best["f1"] == 1.0 and 0.3 < best["threshold"] <= 0.9
+
+
+def test_proposal_threshold_is_the_highest_that_keeps_the_asked_recall():
+    """Four val events whose best nearby spot scores 0.9, 0.7, 0.4 and 0.2 (4 fps): a threshold for 75 %
+    recall is 0.40 (0.41 would lose the third); for 100 % it is 0.20; never above the interval threshold."""
+    n, fps = 80, 4.0
+    peaks = {5: 0.9, 25: 0.7, 45: 0.4, 65: 0.2}
+    goal = np.zeros(n)
+    for i, v in peaks.items():
+        goal[i] = v
+    truth = [{"event": "Goal", "start_time": i / fps - 0.5, "end_time": i / fps + 0.5} for i in peaks]
+    clips = [(truth, scores(n, Goal=goal), np.zeros((n, C)), fps)]
+    assert decode.choose_proposal_threshold(clips, recall=0.75) == {"threshold": 0.4, "recall": 0.75, "n_events": 4}
+    assert decode.choose_proposal_threshold(clips, recall=1.0)["threshold"] == 0.2
+    assert decode.choose_proposal_threshold(clips, recall=0.5, ceiling=0.3)["threshold"] == 0.3
+    # a spot outside the event (+- 1 s margin) does not count for it
+    far = [{"event": "Goal", "start_time": 18.0, "end_time": 18.5}]
+    assert decode.choose_proposal_threshold([(far, scores(n, Goal=goal), np.zeros((n, C)), fps)])["recall"] == 0.0

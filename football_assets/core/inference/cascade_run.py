@@ -129,7 +129,7 @@ def cascade_video(video: str | Path, spotter, predictor=None, model_version: str
         windows: list[tuple[float, float]] = []
         vlm_events: list[dict] = []
         if predictor is not None:
-            threshold = spotter.thresholds["interval"] if proposal_threshold is None else proposal_threshold
+            threshold = spotter.proposal_threshold if proposal_threshold is None else proposal_threshold
             windows = proposal_windows(found["spots"], info.duration, threshold, window_s)
             t1 = time.perf_counter()
             vlm_events = vlm_on_windows(predictor, clip, info.duration, windows, Path(tmp), progress, max_new_tokens,

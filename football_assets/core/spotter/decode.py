@@ -119,3 +119,32 @@ def choose_threshold(clips: Sequence[tuple[list[dict], np.ndarray, np.ndarray, f
         if f1 > best["f1"]:
             best = {"threshold": float(th), "f1": float(f1)}
     return best
+
+
+def choose_proposal_threshold(clips: Sequence[tuple[list[dict], np.ndarray, np.ndarray, float]], recall: float = 0.98,
+                              margin_s: float = 1.0, ceiling: float = 1.0,
+                              grid: Sequence[float] = tuple(np.round(np.arange(0.01, 1.0, 0.01), 2))) -> dict:
+    """The spot confidence that sends a window to the VLM in the cascade: the highest threshold at which at
+    least ``recall`` of the true events on ``clips`` (validation clips only) have a spot of any class within
+    ``margin_s`` of their interval, at most ``ceiling`` (the interval threshold: never send less than the
+    spotter reports).
+
+    Why a threshold of its own: a proposal only buys a VLM look at the window, and a missed event is lost to
+    the cascade for good, while a wasted window costs one generation. So proposals are tuned for recall,
+    and intervals (``choose_threshold``) for F1."""
+    best_per_event = []
+    for truth, spot, _mem, fps in clips:
+        found = spots(spot, fps, min_score=0.0)
+        for e in truth:
+            near = [s["confidence"] for s in found if e["start_time"] - margin_s <= s["time"] <= e["end_time"] + margin_s]
+            best_per_event.append(max(near, default=0.0))
+    if not best_per_event:
+        return {"threshold": min(ceiling, 0.5), "recall": None, "n_events": 0}
+    chosen = min(grid)
+    for th in sorted(grid):
+        if th > ceiling:
+            break
+        if np.mean([b >= th for b in best_per_event]) >= recall:
+            chosen = float(th)
+    return {"threshold": float(chosen), "recall": float(np.mean([b >= chosen for b in best_per_event])),
+            "n_events": len(best_per_event)}

@@ -51,6 +51,12 @@ class Spotter:
     def splits_version(self) -> str:
         return self.meta.get("splits_version", "")
 
+    @property
+    def proposal_threshold(self) -> float:
+        """Spot confidence that sends a window to the VLM (val-chosen for recall, see
+        ``decode.choose_proposal_threshold``); spotters trained before it existed use the interval threshold."""
+        return float(self.thresholds.get("proposal", self.thresholds["interval"]))
+
     def score_frames(self, frames: np.ndarray, batch_windows: int = 8, on_batch=None) -> tuple[np.ndarray, np.ndarray]:
         """(T, H, W, 3) uint8 frames at the spotter's size -> (spot, membership), each (T, classes) in [0, 1].
         ``on_batch(done, total)`` is called after each batch of windows (a progress bar's hook)."""

@@ -145,7 +145,7 @@ def compare(test_samples: Sequence[dict], records: Sequence[dict], spotter_dir: 
     out_dir = Path(out_dir)
     samples = [s for s in test_samples if s["task"] == "events"]
     answers = _vlm_events(records)
-    threshold = spotter.thresholds["interval"] if proposal_threshold is None else proposal_threshold
+    threshold = spotter.proposal_threshold if proposal_threshold is None else proposal_threshold
     fps = spotter.cfg.fps
     cols = {c: {} for c in COLUMNS}
     all_intervals, cascade_all, spots, sent, kept = {}, {}, {}, 0, []

@@ -206,8 +206,10 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
     spotter = Spotter(net, cfg.clip_frames, {"interval": 0.5, "nms_window_s": cfg.nms_window_s}, {}, device)
     ev = evaluate_split(spotter, val, cache)
     chosen = decode.choose_threshold(list(ev["clips"].values()))
-    thresholds = {"interval": chosen["threshold"], "member": 0.5, "nms_window_s": cfg.nms_window_s,
-                  "chosen_on": "val", "val_event_f1": chosen["f1"]}
+    proposal = decode.choose_proposal_threshold(list(ev["clips"].values()), ceiling=chosen["threshold"])
+    thresholds = {"interval": chosen["threshold"], "proposal": proposal["threshold"], "member": 0.5,
+                  "nms_window_s": cfg.nms_window_s, "chosen_on": "val", "val_event_f1": chosen["f1"],
+                  "val_proposal_recall": proposal["recall"]}
     state = trainer.state
     info = {"model_version": model_version(cfg), "splits_version": cfg.splits_version, "backbone": cfg.backbone,
             "temporal": cfg.temporal, "frame_size": f"{cfg.height}x{cfg.width}", "resumed_from": last,
@@ -216,6 +218,7 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
             "first_loss": history[0]["loss"] if history else None, "final_loss": history[-1]["loss"] if history else None,
             "train_runtime_s": train_s, "decode_s": decode_s, "video_decodes": cache.decodes,
             "val_tight_a_mAP": ev["tight_a_mAP"], "val_event_f1": chosen["f1"], "interval_threshold": chosen["threshold"],
+            "proposal_threshold": proposal["threshold"],
             "score_frames_per_s": ev["frames_per_s"], "device": device,
             "params": sum(p.numel() for p in net.parameters()), "loss_curve": history}
     if history:
