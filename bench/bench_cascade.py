@@ -39,8 +39,8 @@ from football_assets.core.spotter.infer import Spotter  # noqa: E402
 def train_adapter(splits_dir: Path, out: Path, epochs: float, pretrain_steps: int) -> dict:
     """The tiny model's LoRA adapter, with the demo asset's settings except the (shorter) length."""
     cfg = {"model": "tiny", "splits_dir": str(splits_dir), "splits_version": "bench", "output_dir": str(out),
-           "adapter_dir": str(out / "adapter"), "epochs": epochs, "learning_rate": 2e-3, "lora_r": 64,
-           "lora_alpha": 128, "batch_size": 4, "save_steps": 10_000, "logging_steps": 10,
+           "adapter_dir": str(out / "adapter"), "num_train_epochs": epochs, "learning_rate": 2e-3, "lora_r": 64,
+           "lora_alpha": 128, "per_device_train_batch_size": 4, "save_steps": 10_000, "logging_steps": 10,
            "demo_pretrain_steps": pretrain_steps, "seed": 0}
     path = out.parent / "adapter_cfg.json"
     path.write_text(json.dumps(cfg))
@@ -145,7 +145,7 @@ def main() -> None:
 128 clips, so this VLM is weaker than the demo's). Answers capped at {a.max_new_tokens} new tokens.
 
 Held-out {mf['minutes']:g}-minute match (seed {MATCH_SEED}, {mf['true_events']} true events), the same video through
-`analyze`'s VLM-only path (8 s windows, 2 s overlap) and its cascade path (spot threshold = the val-chosen one):
+`analyze`'s VLM-only path (8 s windows, 2 s overlap) and its cascade path (proposal threshold {spotter.proposal_threshold:.2f}, chosen on val for recall):
 
 | measure | value |
 |---|---|
