@@ -106,13 +106,14 @@ def _check_filters(con: sqlite3.Connection, event: str | None, match: str | None
                           f"{', '.join(known)}")
 
 
-#: Above this many text matches a search does not rank them all (BM25 costs a few microseconds per match).
+#: Above this many text matches a search does not BM25-rank them all: BM25 in FTS5 first counts every
+#: document of every query word, tens of milliseconds for a common word in a million events.
 RANK_CAP = 4000
+#: In the large-result mode, how many of the newest matching events a query scores (per pass).
+LEVEL_CAP = 500
 
-_SELECT = ("SELECT c.r, e.source, e.kind, e.clip_id, e.match_id, e.video, e.source_video, e.event, e.start_s, "
-           "e.end_s, e.source_start_s, e.source_end_s, e.description, e.model_version, e.confidence "
-           "FROM (SELECT rowid AS id, bm25(events_fts, {w}, 1.0, 0.0) AS r FROM events_fts "
-           "WHERE events_fts MATCH ? ORDER BY rowid DESC LIMIT ?) c JOIN events e ON e.id = c.id")
+_COLS = ("e.source, e.kind, e.clip_id, e.match_id, e.video, e.source_video, e.event, e.start_s, e.end_s, "
+         "e.source_start_s, e.source_end_s, e.description, e.model_version, e.confidence")
 
 
 def _count(con: sqlite3.Connection, expr: str, cap: int) -> int:
@@ -121,55 +122,86 @@ def _count(con: sqlite3.Connection, expr: str, cap: int) -> int:
                        (expr, cap + 1)).fetchone()[0]
 
 
+def _quote(words) -> list[str]:
+    return ['"' + w.replace('"', '') + '"' for w in words]
+
+
 def search(con: sqlite3.Connection, text: str, event: str | None = None, match: str | None = None,
            min_confidence: float | None = None, source: str | None = None, limit: int = 10) -> list[Hit]:
     """The ``limit`` best events for ``text``; raises SearchError on an empty index, a query without
     words, an unknown class or match, or a bad filter.
 
-    Ranking is exact BM25 over every match when there are at most ``RANK_CAP`` of them (any demo-size
-    library). Above that (a class name in a million-event library) the events containing *all* the
-    query's words are ranked first, and when even those are more than ``RANK_CAP``, the newest
-    ``RANK_CAP`` of them: equally relevant events then come newest first. This bounds a query's cost."""
-    words = fts_expression(text)
+    Up to ``RANK_CAP`` matching events (any demo-size library, any specific query): exact BM25 over all of
+    them, ``score`` = -bm25. More (a class name in a million-event library): coordination-level ranking
+    over a bounded pool, the newest ``LEVEL_CAP`` events with any query word (the newest of the class the
+    query names, if it names one, plus the newest of any class); ``score`` = the distinct query words in
+    the description + ``EVENT_WEIGHT`` if the class name matches; ties: shorter description (BM25's length
+    preference), then newest. This keeps a query's cost bounded whatever the library size; an older
+    event can be missed when more than ``LEVEL_CAP`` newer ones match as well."""
+    fts_expression(text)  # the empty / no-words errors
+    words = terms(text)
     _check_filters(con, event, match, source, min_confidence)
     filt = [index.source_tag(source)] if source else []
     filt += [index.event_tag(check_class(event))] if event else []
     filt += [index.match_tag(match)] if match else []
-    tag_expr = "".join(f' AND tags : "{t}"' for t in filt)
-    any_word = f"{{event description}} : ({words}){tag_expr}"
-    all_words = f"{{event description}} : ({words.replace(' OR ', ' AND ')}){tag_expr}"
+    tag_expr = "".join(f' AND "{t}"' for t in filt)
     where, args = [], []
-    if event is not None:
-        where.append("e.event = ?")
-        args.append(check_class(event))
-    if match is not None:
-        where.append("e.match_id = ?")
-        args.append(match)
-    if source is not None:
-        where.append("e.source = ?")
-        args.append(source)
+    for cond, value in (("e.event = ?", check_class(event) if event else None), ("e.match_id = ?", match),
+                        ("e.source = ?", source)):
+        if value is not None:
+            where.append(cond)
+            args.append(value)
     if min_confidence is not None:
         where.append("COALESCE(e.confidence, 1.0) >= ?")  # truth counts as certain
         args.append(float(min_confidence))
-    sql = (_SELECT.format(w=EVENT_WEIGHT) + (f" WHERE {' AND '.join(where)}" if where else "")
-           + " ORDER BY c.r, COALESCE(e.confidence, 1.0) DESC, e.clip_id, e.start_s LIMIT ?")
-    # the candidate cap is the rank cap, except for a confidence filter (applied after): fetch more then
-    cap = RANK_CAP * (4 if min_confidence is not None else 1)
-    tiers = [any_word] if _count(con, any_word, RANK_CAP) <= RANK_CAP or any_word == all_words else [all_words, any_word]
-    rows: list = []
-    seen: set = set()
+    cond = f" WHERE {' AND '.join(where)}" if where else ""
+    any_expr = f"({' OR '.join(_quote(words))}){tag_expr}"
     try:
-        for expr in tiers:
-            for r in con.execute(sql, [expr, cap, *args, int(limit)]).fetchall():
-                key = r[1:12]
-                if key not in seen and len(rows) < limit:
-                    seen.add(key)
-                    rows.append(r)
-            if len(rows) >= limit:
-                break
-    except sqlite3.OperationalError as exc:  # defensive: the expression is built from quoted words only
+        if _count(con, any_expr, RANK_CAP) <= RANK_CAP:
+            sql = (f"SELECT -bm25(events_fts, {EVENT_WEIGHT}, 1.0, 0.0) AS score, {_COLS} FROM events_fts "
+                   f"JOIN events e ON e.id = events_fts.rowid WHERE events_fts MATCH ?{' AND ' if where else ''}"
+                   f"{' AND '.join(where)} ORDER BY score DESC, COALESCE(e.confidence, 1.0) DESC, e.clip_id, "
+                   "e.start_s LIMIT ?")
+            rows = con.execute(sql, [any_expr, *args, int(limit)]).fetchall()
+            return [Hit(i + 1, round(r[0], 4), *r[1:]) for i, r in enumerate(rows)]
+        return _levels(con, text, words, tag_expr, cond, args, limit)
+    except sqlite3.OperationalError as exc:  # defensive: expressions are built from quoted words only
         raise SearchError(f"query {text!r} could not be run on the index: {exc}") from None
-    return [Hit(i + 1, round(-r[0], 4), *r[1:]) for i, r in enumerate(rows)]
+
+
+def _levels(con, text, words, tag_expr, cond, args, limit) -> list[Hit]:
+    """Coordination-level ranking for a query with more than ``RANK_CAP`` matches (see ``search``): a pool
+    of the newest ``LEVEL_CAP`` events with any query word (of the query's class, if it names one, and of
+    any class), each scored by the query words it contains (FTS5 ``highlight`` marks them)."""
+    cls = class_of_query(text)
+    prefer = [f' AND "{index.event_tag(cls)}"'] if cls and '"ev' not in tag_expr else []
+    pool_sql = ("SELECT rowid, highlight(events_fts, 0, char(1), char(2)), highlight(events_fts, 1, char(1), char(2)) "
+                "FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid DESC LIMIT ?")
+    body = " OR ".join(_quote(words))
+    pool: dict[int, tuple] = {}
+    for extra in [*prefer, ""]:
+        for rowid, ev, desc in con.execute(pool_sql, (f"({body}){tag_expr}{extra}", LEVEL_CAP)):
+            if rowid not in pool:
+                marked = {m.lower() for m in _MARKED.findall(desc)}
+                in_class = bool(_MARKED.search(ev))
+                pool[rowid] = (len(marked) + (EVENT_WEIGHT if in_class else 0.0), len(desc), rowid)
+    ranked = sorted(pool.values(), key=lambda x: (-x[0], x[1], -x[2]))
+    hits: list[Hit] = []
+    for i in range(0, len(ranked), 200):  # fetch in rank order until ``limit`` pass the SQL filters
+        chunk = ranked[i:i + 200]
+        ids = [r[2] for r in chunk]
+        rows = {r[0]: r[1:] for r in con.execute(
+            f"SELECT e.id, {_COLS} FROM events e WHERE e.id IN ({','.join('?' * len(ids))})"
+            + (f" AND {cond[len(' WHERE '):]}" if cond else ""), [*ids, *args])}
+        for score, _, rowid in chunk:
+            if rowid in rows and len(hits) < limit:
+                hits.append(Hit(len(hits) + 1, float(score), *rows[rowid]))
+        if len(hits) >= limit:
+            break
+    return hits
+
+
+_MARKED = re.compile("\x01(.*?)\x02")
 
 
 def class_of_query(text: str) -> str | None:
