@@ -11,10 +11,10 @@ incremental, never a rebuild. Each origin is replaced in one transaction (reader
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Iterable
 
@@ -130,10 +130,15 @@ def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
     return con
 
 
+_ROW_FIELDS = attrgetter("clip_id", "match_id", "video", "source_video", "event", "start_s", "end_s", "source_start_s",
+                         "source_end_s", "description", "model_version", "confidence")
+
+
 def digest(rows: Iterable[Row]) -> str:
-    """Content hash of an origin's rows, order-independent (the incremental no-op test)."""
-    items = sorted(json.dumps(asdict(r), sort_keys=True) for r in rows)
-    return hashlib.sha256(json.dumps([SCHEMA_VERSION, items]).encode()).hexdigest()
+    """Content hash of an origin's rows, order-independent (the incremental no-op test); a few
+    microseconds a row, since the asset's pass hashes every row of the library."""
+    items = sorted(repr(_ROW_FIELDS(r)) for r in rows)
+    return hashlib.sha256("\n".join([SCHEMA_VERSION, *items]).encode()).hexdigest()
 
 
 def _insert(con: sqlite3.Connection, origin: str, kind: str, rows: list[Row]) -> None:
