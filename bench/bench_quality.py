@@ -40,6 +40,7 @@ FIGURES = (
     ("bleu_prior", "BLEU, template prior"),
     ("valid_json_rate", "valid JSON"),
     ("grounding_accuracy", "grounding accuracy"),
+    ("free_text_grounding_accuracy", "free-text grounding accuracy"),
 )
 
 
