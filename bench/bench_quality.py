@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     log = out / "bench.log"
     t0 = time.time()
     if not reuse:
-        run([sys.executable, "-m", "football_assets.run_demo", "--ingest-only"], env, log)
+        run([sys.executable, "-m", "football_assets.cli.main", "demo", "--ingest-only"], env, log)
         materialize("annotations,sft_splits", env, log)
         print(f"ingest + annotations + splits: {time.time() - t0:.0f} s ({args.clips} clips)", flush=True)
 
