@@ -215,8 +215,8 @@ templated descriptions, not open-vocabulary understanding. Latency: ranking is e
 matches at most {query.RANK_CAP} events (the demo: always). Above that (every bench query at 1M rows) FTS5's
 BM25 alone costs 40-60 ms here (it counts every document of every query word first), so the search scores a
 bounded pool instead: the newest {query.LEVEL_CAP} events with any query word of the class the query names
-(if it names one) plus the newest {query.LEVEL_CAP} of any class, by the distinct query words they contain (class
-name weighted {query.EVENT_WEIGHT:g}), shorter descriptions first on ties. An older event can be missed when more than
+(of any class if it names none, or to fill that pool), by the distinct query words they contain (class name
+weighted {query.EVENT_WEIGHT:g}), shorter descriptions first on ties. An older event can be missed when more than
 {query.LEVEL_CAP} newer ones match: recall at 1M rows is not measured here.
 
 | query | recall@10 | relevant |

@@ -110,7 +110,7 @@ def _check_filters(con: sqlite3.Connection, event: str | None, match: str | None
 #: document of every query word, tens of milliseconds for a common word in a million events.
 RANK_CAP = 4000
 #: In the large-result mode, how many of the newest matching events a query scores (per pass).
-LEVEL_CAP = 500
+LEVEL_CAP = 300
 
 _COLS = ("e.source, e.kind, e.clip_id, e.match_id, e.video, e.source_video, e.event, e.start_s, e.end_s, "
          "e.source_start_s, e.source_end_s, e.description, e.model_version, e.confidence")
@@ -133,8 +133,8 @@ def search(con: sqlite3.Connection, text: str, event: str | None = None, match: 
 
     Up to ``RANK_CAP`` matching events (any demo-size library, any specific query): exact BM25 over all of
     them, ``score`` = -bm25. More (a class name in a million-event library): coordination-level ranking
-    over a bounded pool, the newest ``LEVEL_CAP`` events with any query word (the newest of the class the
-    query names, if it names one, plus the newest of any class); ``score`` = the distinct query words in
+    over a bounded pool, the newest ``LEVEL_CAP`` events with any query word (of the class the query names,
+    if it names one; of any class when that pool is not full); ``score`` = the distinct query words in
     the description + ``EVENT_WEIGHT`` if the class name matches; ties: shorter description (BM25's length
     preference), then newest. This keeps a query's cost bounded whatever the library size; an older
     event can be missed when more than ``LEVEL_CAP`` newer ones match as well."""
@@ -180,6 +180,8 @@ def _levels(con, text, words, tag_expr, cond, args, limit) -> list[Hit]:
     body = " OR ".join(_quote(words))
     pool: dict[int, tuple] = {}
     for extra in [*prefer, ""]:
+        if prefer and extra == "" and len(pool) >= LEVEL_CAP:
+            break  # a full pool of the named class: other classes would rank below it anyway (no class bonus)
         for rowid, ev, desc in con.execute(pool_sql, (f"({body}){tag_expr}{extra}", LEVEL_CAP)):
             if rowid not in pool:
                 marked = {m.lower() for m in _MARKED.findall(desc)}
