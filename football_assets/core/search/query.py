@@ -131,8 +131,9 @@ def search(con: sqlite3.Connection, text: str, event: str | None = None, match: 
     """The ``limit`` best events for ``text``; raises SearchError on an empty index, a query without
     words, an unknown class or match, or a bad filter.
 
-    Up to ``RANK_CAP`` matching events (any demo-size library, any specific query): exact BM25 over all of
-    them, ``score`` = -bm25. More (a class name in a million-event library): coordination-level ranking
+    When the query's words occur in at most ``RANK_CAP`` events of the whole index (any demo-size library,
+    any specific query): exact BM25 over the (filtered) matches, ``score`` = -bm25. More (a class name in a
+    million-event library, with or without filters): coordination-level ranking
     over a bounded pool, the newest ``LEVEL_CAP`` events with any query word (of the class the query names,
     if it names one; of any class when that pool is not full); ``score`` = the distinct query words in
     the description + ``EVENT_WEIGHT`` if the class name matches; ties: shorter description (BM25's length
@@ -157,7 +158,8 @@ def search(con: sqlite3.Connection, text: str, event: str | None = None, match: 
     cond = f" WHERE {' AND '.join(where)}" if where else ""
     any_expr = f"({' OR '.join(_quote(words))}){tag_expr}"
     try:
-        if _count(con, any_expr, RANK_CAP) <= RANK_CAP:
+        # decided on the words alone: BM25's cost is their document counts in the whole index, whatever the filters
+        if _count(con, f"({' OR '.join(_quote(words))})", RANK_CAP) <= RANK_CAP:
             sql = (f"SELECT -bm25(events_fts, {EVENT_WEIGHT}, 1.0, 0.0) AS score, {_COLS} FROM events_fts "
                    f"JOIN events e ON e.id = events_fts.rowid WHERE events_fts MATCH ?{' AND ' if where else ''}"
                    f"{' AND '.join(where)} ORDER BY score DESC, COALESCE(e.confidence, 1.0) DESC, e.clip_id, "
