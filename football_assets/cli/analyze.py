@@ -6,7 +6,8 @@ video longer than the model's clip length (the base model's frame budget, 8 s fo
 models) is cut into overlapping windows; each window's events are shifted to video time and the merged
 list goes through per-class non-maximum suppression (an event seen by two overlapping windows is kept
 once: the more confident one, then the one farther from a cut window edge). ``--overlay out.mp4``
-writes the original video with the event labels drawn on it (ffmpeg drawtext).
+writes the original video with the event labels drawn on it (ffmpeg drawtext). ``--index`` adds the events
+to the event index (``football-events search``), kept under ``<data>/analyses/`` for the ``event_index`` asset.
 
 Every bad input (missing, empty or corrupt video; missing, broken or mismatched adapter) ends with one
 clear ``error: ...`` line and exit status 2.
@@ -31,6 +32,7 @@ from football_assets.core.inference.analyze import (
     load_predictor,
 )
 from football_assets.core.ingest.video import VideoError, probe
+from football_assets.core.search.index import SearchError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,8 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
                    help="model dtype (auto: bfloat16 on cuda, float32 on cpu)")
     p.add_argument("--max-new-tokens", type=int, default=None, help="answer length limit (default: the predictor's)")
+    p.add_argument("--index", action="store_true",
+                   help="also add the events to the event index (<FOOTBALL_DATA_DIR>/index), for `football-events search`")
+    p.add_argument("--match", default=None, help="with --index: the match the video belongs to (default: its file name)")
     cascade_run.add_arguments(p)  # --mode, --spotter, --proposal-threshold
     return p
+
+
+def add_to_index(result: dict, match: str | None) -> None:
+    """Keep the analysis under <data>/analyses/ and sync it into the event index (only its own rows)."""
+    from football_assets.core.layout import DataLayout
+    from football_assets.core.search.library import index_analysis
+
+    what = index_analysis(DataLayout.from_env(), result, match)
+    print(f"event index: analysis of {Path(result['video']).name} {what}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -62,7 +76,10 @@ def run(args: argparse.Namespace) -> dict:
         raise AnalyzeError(f"--overlay {args.overlay} would overwrite the input video")
     mode = cascade_run.resolve_mode(args.mode, args.spotter)
     if mode != "vlm":  # cascade (the default when a spotter exists) or spotter alone
-        return cascade_run.run(args, mode)
+        result = cascade_run.run(args, mode)
+        if args.index:
+            add_to_index(result, args.match)
+        return result
     predictor, version, base = load_predictor(None if args.no_adapter else args.adapter, args.base, args.device,
                                               args.dtype)
     window = args.window or default_window_s(base, getattr(predictor, "budget", None))
@@ -77,6 +94,8 @@ def run(args: argparse.Namespace) -> dict:
         print(json.dumps(result, indent=2))
     if args.overlay:
         draw_overlay(video, result["events"], args.overlay)
+    if args.index:
+        add_to_index(result, args.match)
     return result
 
 
@@ -84,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = run(args)
-    except (AnalyzeError, VideoError) as exc:
+    except (AnalyzeError, VideoError, SearchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.out:

@@ -1,6 +1,7 @@
 """``football-events`` console script: ``demo`` runs the whole asset graph on the built-in demo; ``analyze``
-finds the events of one video with the trained adapter; ``train --dry-run`` prints the preflight plan
-(``analyze`` and ``train`` import no Dagster)."""
+finds the events of one video with the trained adapter; ``ask`` places a described moment in a video;
+``search`` finds moments in the event index; ``train --dry-run`` prints the preflight plan (none of these
+but ``demo`` imports Dagster)."""
 
 import argparse
 import sys
@@ -12,14 +13,24 @@ def main(argv: list[str] | None = None) -> int:
         from football_assets.cli.analyze import main as analyze_main
 
         return analyze_main(argv[1:])
+    if argv[:1] == ["ask"]:
+        from football_assets.cli.ask import main as ask_main
+
+        return ask_main(argv[1:])
+    if argv[:1] == ["search"]:
+        from football_assets.cli.search import main as search_main
+
+        return search_main(argv[1:])
     if argv[:1] == ["train"]:
         from football_assets.cli.train import main as train_main
 
         return train_main(argv[1:])
     parser = argparse.ArgumentParser(prog="football-events", description="football video -> match events")
-    parser.add_argument("command", choices=["demo", "analyze", "train"],
+    parser.add_argument("command", choices=["demo", "analyze", "ask", "search", "train"],
                         help="demo: materialize the whole graph on the manifest's clips; "
                              "analyze VIDEO: events of one video (analyze --help); "
+                             "ask VIDEO QUESTION: when a described moment happens (ask --help); "
+                             "search QUERY: moments across the library (search --help); "
                              "train --dry-run: the preflight memory plan (train --help)")
     args, rest = parser.parse_known_args(argv)
     if args.command == "demo":

@@ -82,6 +82,17 @@ class DataLayout:
         """The adapter's events on unannotated clips (``predictions``), read as Label Studio pre-annotations."""
         return self.root / "predictions" / "latest.json"
 
+    @property
+    def index_file(self) -> Path:
+        """The event index (``event_index``): SQLite + FTS5 over truth and model events, queried by
+        ``football-events search`` or directly with ``sqlite3``."""
+        return self._dir("index") / "events.sqlite"
+
+    @property
+    def analyses_dir(self) -> Path:
+        """``football-events analyze --index`` results, kept so the index can be rebuilt from them."""
+        return self._dir("analyses")
+
     def raw_clip(self, key: str) -> Path:
         return self.raw_dir / f"{key}.mp4"
 

@@ -44,10 +44,23 @@ REASONING_SUFFIX = (
     "<answer>\nyour answer\n</answer>."
 )
 
+#: The task name of free-text grounding samples and records.
+FREE_TEXT_TASK = "grounding_text"
+
 GROUNDING_TEMPLATE = (
     "When does the {name} happen in this clip? "
     'Answer with a JSON object only: {{"event": "{event}", "start_time": <seconds, one decimal>, '
     '"end_time": <seconds, one decimal>}}, or {{"event": "{event}", "occurs": false}} if it does not happen.'
+)
+
+
+#: Free-text grounding: a described moment, not a class. ``{question}`` is a question phrased from an
+#: annotator's description (``question_from_description``) or, in ``football-events ask``, the user's own.
+FREE_GROUNDING_TEMPLATE = (
+    "{question}\nFind this moment in the clip. "
+    f"Event classes: {_CLASS_LIST}. "
+    'Answer with a JSON object only: {{"event": <the event class of the moment>, "start_time": <seconds, one decimal>, '
+    '"end_time": <seconds, one decimal>}}, or {{"occurs": false}} if it does not happen in this clip.'
 )
 
 
@@ -65,6 +78,37 @@ def grounding_question(event_class: str, reasoning: bool = False) -> str:
     event = _check_class(event_class, "grounding question")
     text = GROUNDING_TEMPLATE.format(name=event.lower(), event=event)
     return text + (REASONING_SUFFIX if reasoning else "")
+
+
+def question_from_description(description: str) -> str:
+    """'When does this happen: <description>?', the fixed phrasing of a free-text grounding question
+    (one phrasing for training and for the report, so the figure measures placing the moment, not
+    reading varied wording)."""
+    text = " ".join(str(description).split()).rstrip(" .!?;:")
+    if not text:
+        raise ValueError("free-text grounding question: empty description")
+    return f"When does this happen: {text}?"
+
+
+def free_text_questions(clip_id: str, events: Iterable[Any]) -> list[tuple[str, str, dict]]:
+    """``(sample id, question, target)`` for every described event whose description is unique in the
+    clip (two events told alike have no single right answer); target ``{event, start_time, end_time}``."""
+    evs = normalize_events(events)
+    descs = [e["description"] for e in evs]
+    out = []
+    for i, e in enumerate(evs):
+        if e["description"] and descs.count(e["description"]) == 1:
+            out.append((f"{clip_id}/text/{i}", question_from_description(e["description"]),
+                        {"event": e["event"], "start_time": e["start_time"], "end_time": e["end_time"]}))
+    return out
+
+
+def free_grounding_question(question: str, reasoning: bool = False) -> str:
+    """The free-text grounding instruction around ``question`` (see ``FREE_GROUNDING_TEMPLATE``)."""
+    q = " ".join(str(question).split())
+    if not q:
+        raise ValueError("free-text grounding question is empty")
+    return FREE_GROUNDING_TEMPLATE.format(question=q) + (REASONING_SUFFIX if reasoning else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,6 +312,45 @@ def parse_grounding(text: str) -> dict:
     return _parse_item(data, "grounding answer")
 
 
+def format_free_grounding(span: tuple[float, float] | None, event_class: str | None = None,
+                          reasoning: bool = False, think: str | None = None) -> str:
+    """The free-text grounding answer: {event, start_time, end_time}, or {occurs: false} when absent."""
+    if span is None:
+        obj: dict = {"occurs": False}
+        default_think = "I watched the whole clip and this moment does not happen in it."
+    else:
+        event = _check_class(event_class, "free-text grounding answer")
+        s, e = _span(span[0], span[1], "free-text grounding")
+        obj = {"event": event, "start_time": s, "end_time": e}
+        default_think = f"The described moment, a {event.lower()}, starts at {s:.1f} s and ends at {e:.1f} s."
+    answer = json.dumps(obj, ensure_ascii=False)
+    return wrap_reasoning(answer, think if think is not None else default_think) if reasoning else answer
+
+
+def parse_free_grounding(text: str) -> dict:
+    """Parse a free-text grounding answer into {event?, start_time, end_time} or {occurs: False}; the class
+    is kept when given and known, but only the span is required."""
+    body = extract_answer(text)
+    data = _load_json(body, "{", "}", "free-text grounding answer")
+    if not isinstance(data, dict):
+        raise AnswerParseError(f"free-text grounding answer must be a JSON object, got {type(data).__name__}")
+    if data.get("occurs") is False:
+        return {"occurs": False}
+    for key in ("start_time", "end_time"):
+        if key not in data:
+            raise AnswerParseError(f"free-text grounding answer has no {key!r} field: {data!r}")
+    start = _number(data["start_time"], "free-text grounding start_time")
+    end = _number(data["end_time"], "free-text grounding end_time")
+    if not start < end:
+        raise AnswerParseError(f"free-text grounding answer: start_time {start} must be before end_time {end}")
+    out = {"start_time": start, "end_time": end}
+    try:
+        out = {"event": _check_class(data.get("event"), "free-text grounding answer"), **out}
+    except AnswerParseError:
+        pass
+    return out
+
+
 def format_target(task: str, target: Any, reasoning: bool = False) -> str:
     """Re-create the answer text of a parsed target (used by the round-trip check)."""
     if task == "events":
@@ -276,7 +359,11 @@ def format_target(task: str, target: Any, reasoning: bool = False) -> str:
         if target.get("occurs") is False:
             return format_grounding(target["event"], None, reasoning=reasoning)
         return format_grounding(target["event"], (target["start_time"], target["end_time"]), reasoning=reasoning)
-    raise ValueError(f"unknown task {task!r}; expected 'events' or 'grounding'")
+    if task == FREE_TEXT_TASK:
+        if target.get("occurs") is False:
+            return format_free_grounding(None, reasoning=reasoning)
+        return format_free_grounding((target["start_time"], target["end_time"]), target["event"], reasoning=reasoning)
+    raise ValueError(f"unknown task {task!r}; expected 'events', 'grounding' or {FREE_TEXT_TASK!r}")
 
 
 def parse_answer(task: str, text: str) -> Any:
@@ -285,4 +372,6 @@ def parse_answer(task: str, text: str) -> Any:
         return parse_events(text)
     if task == "grounding":
         return parse_grounding(text)
-    raise ValueError(f"unknown task {task!r}; expected 'events' or 'grounding'")
+    if task == FREE_TEXT_TASK:
+        return parse_free_grounding(text)
+    raise ValueError(f"unknown task {task!r}; expected 'events', 'grounding' or {FREE_TEXT_TASK!r}")

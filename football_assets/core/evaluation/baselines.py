@@ -129,6 +129,9 @@ def answer(task: str, target, events: list[dict]) -> str:
     if task == "events":
         return prompts.format_events(events)
     asked = target["event"]
+    if task == prompts.FREE_TEXT_TASK:  # a described moment: its class is what the description gives away
+        hit = next((e for e in events if e["event"] == asked), None)
+        return prompts.format_free_grounding((hit["start_time"], hit["end_time"]) if hit else None, asked)
     hit = next((e for e in events if e["event"] == asked), None)
     return prompts.format_grounding(asked, (hit["start_time"], hit["end_time"]) if hit else None)
 

@@ -41,7 +41,8 @@ HEADLINE = (
     ("bleu", "Description BLEU"),
     ("bleu_prior", "Description BLEU, template prior on the same matches"),
     ("valid_json_rate", "Valid-JSON rate"),
-    ("grounding_accuracy", "Grounding accuracy"),
+    ("grounding_accuracy", "Grounding accuracy (class questions)"),
+    ("free_text_grounding_accuracy", "Free-text grounding accuracy (described moments)"),
 )
 
 
@@ -68,6 +69,24 @@ def answer_budgets(predictor, samples: Sequence[dict]) -> dict[str, int]:
     return {task: int(1.5 * n) + 16 for task, n in longest.items()}
 
 
+def free_text_samples(samples: Sequence[dict]) -> list[dict]:
+    """Free-text grounding samples derived from the split's events samples: one per described event whose
+    description is unique in its clip. A split that already has such samples (SFT splits made since they
+    are trained on) gets none added, so the figure stays comparable either way."""
+    if any(s["task"] == prompts.FREE_TEXT_TASK for s in samples):
+        return []
+    out = []
+    for s in samples:
+        if s["task"] != "events":
+            continue
+        for sid, question, target in prompts.free_text_questions(s["clip_id"], s["target"]):
+            out.append({**{k: v for k, v in s.items() if k not in ("id", "task", "messages", "target")},
+                        "id": sid, "task": prompts.FREE_TEXT_TASK, "target": target,
+                        "messages": prompts.build_messages(s["video"], prompts.free_grounding_question(question),
+                                                           prompts.format_target(prompts.FREE_TEXT_TASK, target))})
+    return out
+
+
 def run_predictor(predictor, samples: Sequence[dict], max_new_tokens: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Greedy answers of ``predictor`` (an ``EventPredictor``) to every sample, with the training prompt;
@@ -89,7 +108,7 @@ def score_records(records: Iterable[dict], threshold: float = 0.5, clip_duration
                   prior_descriptions: dict[str, str] | None = None) -> dict:
     """All metrics of answered samples (``run_predictor`` output). Unparseable answers count as invalid
     JSON and as no prediction. ``clip_duration`` and ``prior_descriptions``: see ``metrics.event_metrics``."""
-    clips, grounding, invalid = {}, [], []
+    clips, grounding, free_text, invalid = {}, [], [], []
     n = 0
     for r in records:
         n += 1
@@ -100,12 +119,15 @@ def score_records(records: Iterable[dict], threshold: float = 0.5, clip_duration
             invalid.append({"id": r["id"], "task": r["task"], "error": str(exc)[:300], "raw": str(r["raw"])[:300]})
         if r["task"] == "events":
             clips[r["id"]] = (list(r["target"]), parsed or [])
+        elif r["task"] == prompts.FREE_TEXT_TASK:
+            free_text.append((r["target"], parsed))
         else:
             grounding.append((r["target"], parsed))
     out = metrics.event_metrics(clips, threshold, clip_duration=clip_duration, prior_descriptions=prior_descriptions)
     out["valid_json"] = {"rate": metrics.rate(n - len(invalid), n), "valid": n - len(invalid), "n": n,
                          "invalid_examples": invalid[:10]}
     out["grounding"] = metrics.grounding_accuracy(grounding, threshold)
+    out["free_text_grounding"] = metrics.grounding_accuracy(free_text, threshold)
     out["threshold"] = threshold
     return out
 
@@ -124,6 +146,7 @@ def headline(m: dict | None) -> dict:
         "rougeL": m["descriptions"]["rougeL"], "bleu": m["descriptions"]["bleu"],
         "rougeL_prior": m["descriptions"].get("prior_rougeL"), "bleu_prior": m["descriptions"].get("prior_bleu"),
         "valid_json_rate": m["valid_json"]["rate"], "grounding_accuracy": m["grounding"]["accuracy"],
+        "free_text_grounding_accuracy": (m.get("free_text_grounding") or {}).get("accuracy"),
     }
 
 
@@ -278,7 +301,8 @@ def _intro(report: dict) -> list[str]:
         f"Samples per split: {report.get('n_samples') or {'test': vj['n']}}; choose anything (settings, thresholds) "
         "on val, test is only reported.",
         f"Test samples: {vj['n']} ({m['n_clips']} event answers over {m['n_true_events']} true events, "
-        f"{m['grounding']['n']} grounding questions); {vj['n'] - vj['valid']} answers were not valid JSON.",
+        f"{m['grounding']['n']} class grounding questions, {(m.get('free_text_grounding') or {}).get('n', 0)} free-text "
+        f"grounding questions); {vj['n'] - vj['valid']} answers were not valid JSON.",
         f"Previous adapter: {report.get('previous_model_version') or 'none'}"
         + (f" ({(report.get('previous') or {}).get('how')})" if (report.get("previous") or {}).get("how") else "") + ".",
         f"Regression gate: {report.get('gate', {}).get('description', 'not run')}",
@@ -300,6 +324,14 @@ def notes(report: dict) -> list[str]:
                    f"are above the clip length ({loose['clip_duration']:g} s); at those any same-class prediction in the "
                    "clip matches, so they measure class presence, not timing. The 'within the clip length' row keeps "
                    "only the others.")
+    if (m.get("free_text_grounding") or {}).get("n"):
+        out.append("Free-text grounding: one question per described event of a test clip, phrased from its description "
+                   "(\"When does this happen: <description>?\"), right when the answered span has tIoU >= the threshold "
+                   "with the event; class grounding asks \"When does the <class> happen?\" instead. "
+                   + ("The adapter was trained on such questions." if report.get("free_text_trained") else
+                      "This adapter's training data had no such questions (class questions only), so the figure "
+                      "measures what class training transfers.")
+                   + " Baselines answer with their interval of the described event's class.")
     d = m["descriptions"]
     if d.get("prior_rougeL") is not None:
         out.append("Descriptions: the template prior puts the class's most typical train description in place of each "
@@ -457,7 +489,10 @@ def evaluate_adapter(layout, adapter_dir: Path | str | None = None, threshold: f
 
     latest = load_latest(layout)
     wanted = [name for name in SPLITS if name in splits]
-    samples = {name: list(latest.get(name) or [])[: max_samples or None] for name in wanted}
+    full = {name: list(latest.get(name) or []) for name in wanted}
+    # free-text grounding questions from the split's own descriptions (after its samples; max_samples caps all)
+    samples = {name: (rows + free_text_samples(rows))[: max_samples or None] for name, rows in full.items()}
+    trained_free_text = any(s["task"] == prompts.FREE_TEXT_TASK for s in latest.get("train") or [])
     test = samples.get("test") or []
     if not test:
         raise ValueError(f"test split of splits version {latest.version} is empty: nothing to evaluate")
@@ -477,7 +512,7 @@ def evaluate_adapter(layout, adapter_dir: Path | str | None = None, threshold: f
     table: dict[str, dict[str, dict]] = {name: {} for name in samples}
     info = {"model_version": version, "base_model": base, "splits_version": latest.version,
             "adapter_dir": str(adapter_dir), "n_test_samples": len(test), "threshold": threshold,
-            "n_samples": {name: len(rows) for name, rows in samples.items()}}
+            "n_samples": {name: len(rows) for name, rows in samples.items()}, "free_text_trained": trained_free_text}
 
     base_scores = None
     if compare_base:
