@@ -33,6 +33,7 @@ FIGURES = (
     ("micro_f1", "event F1 @ tIoU 0.5"),
     ("presence_f1", "class-presence F1"),
     ("tight_a_mAP", "tight a-mAP (1-5 s)"),
+    ("tight_a_mAP_conf", "tight a-mAP (1-5 s), model confidences"),
     ("loose_a_mAP_within_clip", "loose mAP within clip length"),
     ("rougeL", "ROUGE-L"),
     ("rougeL_prior", "ROUGE-L, template prior"),
@@ -40,6 +41,9 @@ FIGURES = (
     ("bleu_prior", "BLEU, template prior"),
     ("valid_json_rate", "valid JSON"),
     ("grounding_accuracy", "grounding accuracy"),
+    ("conf_auroc", "confidence AUROC, TP vs FP"),
+    ("ece_raw", "confidence ECE, raw"),
+    ("ece_calibrated", "confidence ECE, calibrated on val"),
 )
 
 
@@ -124,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     log = out / "bench.log"
     t0 = time.time()
     if not reuse:
-        run([sys.executable, "-m", "football_assets.run_demo", "--ingest-only"], env, log)
+        run([sys.executable, "-m", "football_assets.cli.demo", "--ingest-only"], env, log)
         materialize("annotations,sft_splits", env, log)
         print(f"ingest + annotations + splits: {time.time() - t0:.0f} s ({args.clips} clips)", flush=True)
 
