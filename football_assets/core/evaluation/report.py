@@ -463,7 +463,7 @@ def to_markdown(report: dict, png_name: str = "confusion.png") -> str:
         lines += [f"## {title}", "", "| " + " | ".join(map(esc, header)) + " |",
                   "|" + "---|" * len(header)] + ["| " + " | ".join(map(esc, r)) + " |" for r in rows] + [""]
     lines += [f"![confusion matrix]({png_name})", "", "![reliability diagram](reliability.png)", "",
-              "![per-class precision-recall](pr_curves.png)", "", "## Metric definitions", "", "```", (metrics.__doc__ or "").strip(), "```", ""]
+              "![per-class precision-recall](confidence_pr.png)", "", "## Metric definitions", "", "```", (metrics.__doc__ or "").strip(), "```", ""]
     return "\n".join(lines)
 
 
@@ -478,7 +478,7 @@ def to_html(report: dict, png: Path | None = None) -> str:
         parts += ["<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows]
         parts.append("</table>")
     for title, path in (("Confusion matrix", png), ("Reliability diagram", png.parent / "reliability.png" if png else None),
-                        ("Per-class precision-recall", png.parent / "pr_curves.png" if png else None)):
+                        ("Per-class precision-recall", png.parent / "confidence_pr.png" if png else None)):
         if path and path.exists():
             parts.append(f"<h2>{title}</h2><img alt='{title.lower()}' src='data:image/png;base64,"
                          f"{base64.b64encode(path.read_bytes()).decode()}'>")
@@ -487,13 +487,13 @@ def to_html(report: dict, png: Path | None = None) -> str:
 
 
 def write_report(report: dict, out_dir: Path) -> dict[str, Path]:
-    """Write report.json, report.md, report.html, confusion.png, reliability.png and pr_curves.png into
+    """Write report.json, report.md, report.html, confusion.png, reliability.png and confidence_pr.png into
     ``out_dir``; return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {k: out_dir / n for k, n in (("json", "report.json"), ("markdown", "report.md"),
                                          ("html", "report.html"), ("confusion", "confusion.png"),
-                                         ("reliability", "reliability.png"), ("pr_curves", "pr_curves.png"))}
+                                         ("reliability", "reliability.png"), ("pr_curves", "confidence_pr.png"))}
     plot_confusion(report["metrics"]["confusion"], paths["confusion"])
     plot_confidence(report["metrics"].get("confidence") or {}, paths["reliability"], paths["pr_curves"])
     write_json(paths["json"], report)
