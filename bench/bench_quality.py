@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         t1 = time.time()
         cfg = {"seed": seed}
         if args.epochs is not None:
-            cfg["epochs"] = args.epochs
+            cfg["num_train_epochs"] = args.epochs
         if args.pretrain_steps is not None:
             cfg["demo_pretrain_steps"] = args.pretrain_steps
         materialize("lora_adapter", env, log, {"ops": {"lora_adapter": {"config": cfg}}})
