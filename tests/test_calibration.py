@@ -61,6 +61,7 @@ def test_auroc_and_pr_curve_and_reliability_by_hand():
     assert calibration.auroc([0.9], [True]) is None
     pr = calibration.pr_curve([0.9, 0.8, 0.3], [True, False, True], n_true=4)
     assert pr["precision"] == pytest.approx([1.0, 0.5, 2 / 3]) and pr["recall"] == pytest.approx([0.25, 0.25, 0.5])
+    assert calibration.pr_curve([], [], n_true=2)["recall"] == []
     rel = calibration.reliability([0.95, 0.95, 0.15], [True, False, False])
     assert rel["ece"] == pytest.approx(2 / 3 * 0.45 + 1 / 3 * 0.15)
 

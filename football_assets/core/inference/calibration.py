@@ -147,6 +147,8 @@ def auroc(conf: Sequence[float], correct: Sequence[bool]) -> float | None:
 def pr_curve(conf: Sequence[float], correct: Sequence[bool], n_true: int) -> dict:
     """Precision and recall of the events with confidence >= each distinct confidence (highest first)."""
     c, y = np.asarray(conf, dtype=np.float64), np.asarray(correct, dtype=np.float64)
+    if not len(c):  # a class with true events and no prediction: no point on its curve
+        return {"threshold": [], "precision": [], "recall": [], "n_true": n_true}
     order = np.argsort(-c, kind="stable")
     tp = np.cumsum(y[order])
     k = np.arange(1, len(c) + 1)
