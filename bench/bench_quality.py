@@ -34,6 +34,7 @@ FIGURES = (
     ("micro_f1", "event F1 @ tIoU 0.5"),
     ("presence_f1", "class-presence F1"),
     ("tight_a_mAP", "tight a-mAP (1-5 s)"),
+    ("tight_a_mAP_conf", "tight a-mAP (1-5 s), model confidences"),
     ("loose_a_mAP_within_clip", "loose mAP within clip length"),
     ("rougeL", "ROUGE-L"),
     ("rougeL_prior", "ROUGE-L, template prior"),
@@ -41,6 +42,10 @@ FIGURES = (
     ("bleu_prior", "BLEU, template prior"),
     ("valid_json_rate", "valid JSON"),
     ("grounding_accuracy", "grounding accuracy"),
+    ("free_text_grounding_accuracy", "free-text grounding accuracy"),
+    ("conf_auroc", "confidence AUROC, TP vs FP"),
+    ("ece_raw", "confidence ECE, raw"),
+    ("ece_calibrated", "confidence ECE, calibrated on val"),
 )
 
 

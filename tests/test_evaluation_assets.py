@@ -7,7 +7,7 @@ from pathlib import Path
 from dagster import DagsterInstance, materialize
 
 from football_assets import cli
-from football_assets.core.annotation import snapshots
+from football_assets.core.annotation import ls_export, snapshots
 from football_assets.core.demo import generator
 from football_assets.core.evaluation import report
 from football_assets.core.fsutil import read_json, write_json
@@ -51,6 +51,11 @@ def test_evaluation_report_and_regression_gate(eval_layout):
     assert saved["headline"]["micro_f1"] == rescored["detection"]["micro"]["f1"] == md["eval/micro_f1"].value
     assert saved["headline"]["valid_json_rate"] == rescored["valid_json"]["rate"] == md["eval/valid_json_rate"].value
     assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "reliability.png").read_bytes()[:4] == b"\x89PNG" and (out / "confidence_pr.png").exists()
+    # the confidence figures sit beside the old ones; the calibration was fitted on val and kept with the adapter
+    assert {"tight_a_mAP", "tight_a_mAP_conf", "conf_auroc", "ece_raw", "ece_calibrated"} <= set(saved["headline"])
+    cal = read_json(layout.adapter_dir / "calibration.json")
+    assert cal["model_version"] == meta["model_version"] and saved["calibration"] == cal
     # val and test side by side, for the adapter, the real base and the trivial baselines
     assert set(saved["splits"]) == {"val", "test"} and saved["n_samples"] == {"val": 2, "test": 2}
     for split in ("val", "test"):
@@ -97,7 +102,7 @@ def test_predictions_cover_unannotated_clips_only(eval_layout):
     result = _materialize([predictions], layout, FAST)
     assert result.success
     latest = read_json(layout.predictions_file)
-    assert set(latest) == {"model_version", "clips"}
+    assert set(latest) == {"model_version", "clips", "clip_scores"}
     assert sorted(latest["clips"]) == sorted(c.key for c in plan[6:])
     assert latest["model_version"] == read_json(layout.adapter_dir / "train_meta.json")["model_version"]
     md = result.asset_materializations_for_node("predictions")[0].metadata
@@ -105,9 +110,14 @@ def test_predictions_cover_unannotated_clips_only(eval_layout):
     # each clip's list is what the adapter predicts for that very clip (the event schema: test_analyze)
     predictor, _, base = analyze.load_predictor(layout.adapter_dir)
     clip = facts[plan[7].key]
-    assert latest["clips"][clip["clip_id"]] == analyze.predict_windows(
-        predictor, Path(clip["path"]), float(clip["duration_s"]), analyze.default_window_s(base), progress=False,
-        max_new_tokens=FAST["max_new_tokens"])
+    answers: list[float] = []
+    events = analyze.predict_windows(predictor, Path(clip["path"]), float(clip["duration_s"]),
+                                     analyze.default_window_s(base), progress=False,
+                                     max_new_tokens=FAST["max_new_tokens"], answer_confidences=answers)
+    assert latest["clips"][clip["clip_id"]] == events
+    # the clip's Label Studio score: its least certain event, or the model's probability of its answer
+    assert answers and latest["clip_scores"][clip["clip_id"]] == ls_export.clip_score(events, answers)
+    assert all(0 <= v <= 1 for v in latest["clip_scores"].values())
 
 
 def json_facts(layout):

@@ -93,23 +93,35 @@ def test_annotations_made_in_label_studio_come_out_in_seconds(label_studio_data)
 def test_predictions_round_trip(label_studio_data):
     server, layout, clips = label_studio_data
     title = "predictions"
-    c0 = clips[0]["clip_id"]
+    c0, c1 = clips[0]["clip_id"], clips[1]["clip_id"]
     pred = [{"event": "Shot on target", "start_time": 2.25, "end_time": 3.0, "description": "low shot, saved",
              "confidence": 0.75},
             {"event": "Corner", "start_time": 6.0, "end_time": 7.25, "description": "", "confidence": 0.5}]
     path = layout.predictions_file
-    write_json(path, {"model_version": "lora-test-1", "clips": {c0: pred}})
+    # c1: no events, scored by the model's probability of "no event" (the active-learning order)
+    write_json(path, {"model_version": "lora-test-1", "clips": {c0: pred, c1: []},
+                      "clip_scores": {c0: ls_export.clip_score(pred), c1: ls_export.clip_score([], [0.9, 0.35])}})
     try:
         first = _materialize(server, title, [label_studio_tasks, label_studio_predictions])
         again = _materialize(server, title, [label_studio_tasks, label_studio_predictions])
     finally:
         path.unlink()
-    assert _meta(first, "label_studio_predictions")["predictions_added"] == 1
+    assert _meta(first, "label_studio_predictions")["predictions_added"] == 2
     assert _meta(again, "label_studio_predictions")["predictions_added"] == 0
     client = LabelStudioClient(server.url, server.token, title)
-    task = client.tasks_by_clip(client.ensure_project())[c0][0]
+    pid = client.ensure_project()
+    by_clip = client.tasks_by_clip(pid)
+    task = by_clip[c0][0]
     [p] = task["predictions"]
-    assert p["model_version"] == "lora-test-1" and p["score"] == pytest.approx(0.625)
+    # the server keeps the model's scores: per region, and the task's lowest event confidence
+    assert p["model_version"] == "lora-test-1" and p["score"] == pytest.approx(0.5)
+    assert [r["score"] for r in p["result"] if r["type"] == "timelinelabels"] == pytest.approx([0.75, 0.5])
+    assert by_clip[c1][0]["predictions"][0]["score"] == pytest.approx(0.35)
+    # sorted by prediction score in the data manager's order (least certain first): the empty clip, then c0
+    ordered = [t.data["clip_id"] for t in client.sdk.tasks.list(project=pid, fields="all",
+                                                                   query=json.dumps({"ordering": ["tasks:predictions_score"]}))
+               if t.data.get("clip_id") in (c0, c1)]
+    assert ordered == [c1, c0]
     back = snapshots.parse_result(p["result"], 4.0, "prediction")
     assert [(e.event, e.start_time, e.end_time, e.description) for e in back] == \
            [(d["event"], d["start_time"], d["end_time"], d["description"]) for d in pred]

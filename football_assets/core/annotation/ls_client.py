@@ -111,14 +111,16 @@ class LabelStudioClient:
         return {"existing": len(existing), "created": created}
 
     def push_predictions(self, project_id: int, predictions: dict, tasks: dict[str, list[dict]]) -> int:
-        """Add each clip's model events as one prediction per task, unless that model version is there."""
+        """Add each clip's model events as one prediction per task, unless that model version is there; its
+        score is the clip's ``clip_scores`` entry (``ls_export.clip_score``) when given."""
         version = str(predictions["model_version"])
         added = 0
         for clip_id, events in sorted(predictions.get("clips", {}).items()):
             for task in tasks.get(clip_id, []):
                 if any(str(p.get("model_version")) == version for p in task["predictions"]):
                     continue
-                pred = ls_export.prediction(events, float(task["data"].get("fps", 4)), version)
+                pred = ls_export.prediction(events, float(task["data"].get("fps", 4)), version,
+                                            (predictions.get("clip_scores") or {}).get(clip_id))
                 self._call(f"create prediction for clip {clip_id}", self.sdk.predictions.create, task=task["id"],
                            result=pred["result"], score=pred["score"], model_version=version)
                 added += 1

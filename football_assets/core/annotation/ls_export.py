@@ -78,9 +78,18 @@ def task_data(clip_id: str, fps: float) -> dict:
     return {"video": video_url(clip_id), "clip_id": clip_id, "fps": fps}
 
 
-def prediction(events: list[dict], fps: float, model_version: str) -> dict:
+def clip_score(events: list[dict], answer_confidences: list[float] | None = None) -> float | None:
+    """How sure the model is of a clip, for annotators to take the least certain first: its lowest event
+    confidence, or for a clip without events the lowest probability its windows gave to "no event"."""
+    if events:
+        return min(float(e.get("confidence", 1.0)) for e in events)
+    return min(answer_confidences) if answer_confidences else None
+
+
+def prediction(events: list[dict], fps: float, model_version: str, score: float | None = None) -> dict:
     """A Label Studio prediction (pre-annotation) from model events with ``confidence``: per-region score on
-    the label result, the task-level score is their mean."""
+    the label result; the task-level score (Label Studio's "Prediction score" column, sortable) is ``score``
+    (``clip_score``), else the lowest event confidence, else 0."""
     evs = [Event(e["event"], float(e["start_time"]), float(e["end_time"]), e.get("description", "")) for e in events]
     result = event_results(evs, fps)
     scores = [float(e.get("confidence", 1.0)) for e in events]
@@ -88,4 +97,6 @@ def prediction(events: list[dict], fps: float, model_version: str) -> dict:
     for item in result:
         if item["type"] == "timelinelabels":
             item["score"] = by_id[item["id"]]
-    return {"model_version": model_version, "score": sum(scores) / len(scores) if scores else 0.0, "result": result}
+    if score is None:
+        score = min(scores) if scores else 0.0
+    return {"model_version": model_version, "score": float(score), "result": result}

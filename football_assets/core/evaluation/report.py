@@ -13,14 +13,18 @@ Columns are ``predictor · split``; a new predictor (e.g. a spotter) is one more
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from football_assets.core import prompts
 from football_assets.core.evaluation import metrics
+from football_assets.core.events import EVENT_CLASSES
 from football_assets.core.fsutil import atomic_path, write_json
+from football_assets.core.inference import calibration, confidence
 
 REPORT_FORMAT = "evaluation-report-v2"
 SPLITS = ("val", "test")
@@ -34,6 +38,7 @@ HEADLINE = (
     ("mean_tiou", "Mean tIoU of matches"),
     ("presence_f1", "Class presence F1 (clip level)"),
     ("tight_a_mAP", "SoccerNet tight average-mAP (1-5 s)"),
+    ("tight_a_mAP_conf", "SoccerNet tight average-mAP (1-5 s), with the model's confidences"),
     ("loose_a_mAP", "SoccerNet loose average-mAP (5-60 s; above the clip length = presence)"),
     ("loose_a_mAP_within_clip", "SoccerNet loose mAP, tolerances within the clip length"),
     ("rougeL", "Description ROUGE-L"),
@@ -43,6 +48,9 @@ HEADLINE = (
     ("valid_json_rate", "Valid-JSON rate"),
     ("grounding_accuracy", "Grounding accuracy (class questions)"),
     ("free_text_grounding_accuracy", "Free-text grounding accuracy (described moments)"),
+    ("conf_auroc", "Confidence AUROC, true vs false positives"),
+    ("ece_raw", "Confidence ECE, raw (lower is better)"),
+    ("ece_calibrated", "Confidence ECE, calibrated on val (lower is better)"),
 )
 
 
@@ -93,22 +101,81 @@ def run_predictor(predictor, samples: Sequence[dict], max_new_tokens: int | None
     answers are capped at ``max_new_tokens`` or else at ``answer_budgets``."""
     budgets = {} if max_new_tokens else answer_budgets(predictor, samples)
     records = []
+    scored = hasattr(predictor, "generate_scored")
     for i, s in enumerate(samples):
         kwargs = {"fps": float(s.get("fps", 4)), "instruction": user_instruction(s)}
         if max_new_tokens or s["task"] in budgets:
             kwargs["max_new_tokens"] = max_new_tokens or budgets[s["task"]]
-        raw = predictor.generate(s["video"], **kwargs)
-        records.append({"id": s["id"], "clip_id": s["clip_id"], "task": s["task"], "target": s["target"], "raw": raw})
+        rec = {"id": s["id"], "clip_id": s["clip_id"], "task": s["task"], "target": s["target"]}
+        if scored:  # the answer and, per event, its confidence from the same decode
+            ans = predictor.generate_scored(s["video"], **kwargs)
+            rec["raw"] = ans.text
+            if s["task"] == "events":
+                out = confidence.score_answer(ans)
+                rec["scores"] = [{k: e[k] for k in ("raw_logp", "raw_confidence", "time_confidence")} for e in out["events"]]
+                rec["answer_confidence"] = out["answer_confidence"]
+        else:
+            rec["raw"] = predictor.generate(s["video"], **kwargs)
+        records.append(rec)
         if progress:
             progress(i + 1, len(samples))
     return records
 
 
+def with_confidences(record: dict, parsed: list[dict], cal: calibration.Calibration | None = None) -> list[dict]:
+    """The record's parsed events with ``confidence`` (through ``cal`` when given) and ``raw_confidence``
+    from its ``scores``; events of a record without scores (baselines, old caches) get none."""
+    scores = record.get("scores")
+    if not scores or len(scores) != len(parsed):
+        return [dict(e) for e in parsed]
+    return [{**e, "raw_confidence": s["raw_confidence"], "raw_logp": s["raw_logp"],
+             "confidence": cal.apply_one(s["raw_logp"]) if cal else s["raw_confidence"]} for e, s in zip(parsed, scores)]
+
+
+def labelled_events(clips: dict[str, tuple[Sequence[dict], Sequence[dict]]], threshold: float) -> list[tuple[dict, bool]]:
+    """Every predicted event with whether it is a true positive (matched by ``metrics.match_events``)."""
+    out = []
+    for gt, pred in clips.values():
+        hit = {p for _, p, _ in metrics.match_events(gt, pred, threshold)}
+        out += [(e, i in hit) for i, e in enumerate(pred)]
+    return out
+
+
+def confidence_metrics(clips: dict[str, tuple[Sequence[dict], Sequence[dict]]], threshold: float,
+                       calibrated: bool) -> dict:
+    """What the report shows about confidences: tight a-mAP with them, AUROC of true vs false positives
+    (on the raw log confidence: the exact ranking), reliability and ECE raw and (``calibrated``) after
+    calibration, and a precision-recall curve per class. Keys are None where no event has a confidence."""
+    gts = {k: v[0] for k, v in clips.items()}
+    preds = {k: v[1] for k, v in clips.items()}
+    out = {"tight_a_mAP": metrics.soccernet_average_map(gts, preds, metrics.TIGHT_TOLERANCES)["a_mAP"],
+           "auroc": None, "ece_raw": None, "ece_calibrated": None, "reliability_raw": None,
+           "reliability_calibrated": None, "pr_curves": {}, "n_events": 0}
+    events = [(e, ok) for e, ok in labelled_events(clips, threshold) if "raw_logp" in e]
+    if not events:
+        return out
+    ok = [y for _, y in events]
+    raw = calibration.reliability([e["raw_confidence"] for e, _ in events], ok)
+    out.update(n_events=len(events), n_true_positive=int(sum(ok)), reliability_raw=raw, ece_raw=raw["ece"],
+               auroc=calibration.auroc([calibration.logit_from_logp(e["raw_logp"]) for e, _ in events], ok))
+    if calibrated:
+        cal = calibration.reliability([e["confidence"] for e, _ in events], ok)
+        out.update(reliability_calibrated=cal, ece_calibrated=cal["ece"])
+    n_true = Counter(e["event"] for gt, _ in clips.values() for e in gt)
+    for c in sorted({e["event"] for e, _ in events} | set(n_true), key=lambda c: (c not in EVENT_CLASSES, c)):
+        mine = [(e, y) for e, y in events if e["event"] == c]
+        out["pr_curves"][c] = calibration.pr_curve([e["confidence"] for e, _ in mine], [y for _, y in mine], n_true[c])
+    return out
+
+
 def score_records(records: Iterable[dict], threshold: float = 0.5, clip_duration: float | None = None,
-                  prior_descriptions: dict[str, str] | None = None) -> dict:
+                  prior_descriptions: dict[str, str] | None = None,
+                  cal: calibration.Calibration | None = None) -> dict:
     """All metrics of answered samples (``run_predictor`` output). Unparseable answers count as invalid
-    JSON and as no prediction. ``clip_duration`` and ``prior_descriptions``: see ``metrics.event_metrics``."""
-    clips, grounding, free_text, invalid = {}, [], [], []
+    JSON and as no prediction. ``clip_duration`` and ``prior_descriptions``: see ``metrics.event_metrics``.
+    The existing metrics see every confidence at 1.0 (as they always have, so earlier figures stay
+    comparable); ``confidence`` has the ones that use the model's confidences (``cal``: calibrated)."""
+    clips, grounding, free_text, invalid, conf_clips = {}, [], [], [], {}
     n = 0
     for r in records:
         n += 1
@@ -119,6 +186,7 @@ def score_records(records: Iterable[dict], threshold: float = 0.5, clip_duration
             invalid.append({"id": r["id"], "task": r["task"], "error": str(exc)[:300], "raw": str(r["raw"])[:300]})
         if r["task"] == "events":
             clips[r["id"]] = (list(r["target"]), parsed or [])
+            conf_clips[r["id"]] = (list(r["target"]), with_confidences(r, parsed or [], cal))
         elif r["task"] == prompts.FREE_TEXT_TASK:
             free_text.append((r["target"], parsed))
         else:
@@ -129,6 +197,7 @@ def score_records(records: Iterable[dict], threshold: float = 0.5, clip_duration
     out["grounding"] = metrics.grounding_accuracy(grounding, threshold)
     out["free_text_grounding"] = metrics.grounding_accuracy(free_text, threshold)
     out["threshold"] = threshold
+    out["confidence"] = confidence_metrics(conf_clips, threshold, cal is not None)
     return out
 
 
@@ -147,6 +216,8 @@ def headline(m: dict | None) -> dict:
         "rougeL_prior": m["descriptions"].get("prior_rougeL"), "bleu_prior": m["descriptions"].get("prior_bleu"),
         "valid_json_rate": m["valid_json"]["rate"], "grounding_accuracy": m["grounding"]["accuracy"],
         "free_text_grounding_accuracy": (m.get("free_text_grounding") or {}).get("accuracy"),
+        **({"tight_a_mAP_conf": c["tight_a_mAP"], "conf_auroc": c["auroc"], "ece_raw": c["ece_raw"],
+            "ece_calibrated": c["ece_calibrated"]} if (c := m.get("confidence")) else {}),
     }
 
 
@@ -252,6 +323,60 @@ def plot_confusion(confusion: dict, dest: Path, title: str = "Event confusion (t
     plt.close(fig)
 
 
+def plot_confidence(conf: dict, reliability_png: Path, pr_png: Path) -> None:
+    """Reliability diagram (raw and calibrated, test) and per-class precision-recall curves (confidence
+    swept), as PNGs; panels without data say so."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5.5), dpi=100)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
+    for key, label, style in (("reliability_raw", "raw", "o-"), ("reliability_calibrated", "calibrated on val", "s-")):
+        rel = conf.get(key)
+        if rel:
+            pts = [(b["confidence"], b["accuracy"]) for b in rel["bins"] if b["n"]]
+            ece = rel["ece"]
+            ax.plot([x for x, _ in pts], [y for _, y in pts], style, label=f"{label} (ECE {ece:.3f})")
+    if not conf.get("reliability_raw"):
+        ax.text(0.5, 0.5, "no event with a confidence", ha="center")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean confidence in bin (10 equal-width bins)")
+    ax.set_ylabel("fraction of true positives (tIoU matched)")
+    ax.set_title("Reliability of event confidences (test)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    with atomic_path(reliability_png) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+    curves = conf.get("pr_curves") or {}
+    names = list(curves) or ["(none)"]
+    cols = 4
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3 * rows), dpi=100, squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        c = curves.get(name)
+        if c and c["recall"]:
+            ax.plot(c["recall"], c["precision"], "o-", markersize=3)
+        else:
+            ax.text(0.5, 0.5, "no prediction", ha="center")
+        ax.set_title(f"{name} ({c['n_true'] if c else 0} true)", fontsize=9)
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("recall", fontsize=8)
+        ax.set_ylabel("precision", fontsize=8)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.suptitle("Per-class precision-recall, confidence swept (test, tIoU matched)")
+    fig.tight_layout()
+    with atomic_path(pr_png) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
 def _fmt(v) -> str:
     if v is None:
         return "n/a"
@@ -287,6 +412,22 @@ def _tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         ("Confusion matrix (rows true, columns predicted)", ["true \\ predicted"] + conf["labels"], cm),
         ("SoccerNet loose mAP per tolerance (this adapter, test)", ["tolerance s", "mAP", "measures"], per_tol),
     ]
+    conf = m.get("confidence") or {}
+    if conf.get("reliability_raw"):
+        rel_rows = []
+        cal_bins = (conf.get("reliability_calibrated") or {}).get("bins") or [{}] * len(conf["reliability_raw"]["bins"])
+        for b, c in zip(conf["reliability_raw"]["bins"], cal_bins):
+            rel_rows.append([f"{b['lo']:.1f}-{b['hi']:.1f}", str(b["n"]), _fmt(b["confidence"]), _fmt(b["accuracy"]),
+                             str(c.get("n", "n/a")), _fmt(c.get("confidence")), _fmt(c.get("accuracy"))])
+        tables.append(("Event confidences (this adapter, test)", ["measure", "value"], [
+            ["events with a confidence (true positives)", f"{conf['n_events']} ({conf.get('n_true_positive')})"],
+            ["AUROC, true vs false positives", _fmt(conf["auroc"])],
+            ["ECE raw", _fmt(conf["ece_raw"])], ["ECE calibrated on val", _fmt(conf["ece_calibrated"])],
+            ["tight a-mAP, every confidence 1.0", _fmt(m["soccernet"]["tight"]["a_mAP"])],
+            ["tight a-mAP, the model's confidences", _fmt(conf["tight_a_mAP"])]]))
+        tables.append(("Reliability (test): raw | calibrated", ["confidence bin", "n raw", "mean conf raw",
+                                                               "accuracy raw", "n cal", "mean conf cal", "accuracy cal"],
+                       rel_rows))
     if invalid:
         tables.append(("Unparseable answers (first 10)", ["sample", "task", "error", "answer"], invalid))
     return tables
@@ -332,6 +473,13 @@ def notes(report: dict) -> list[str]:
                       "This adapter's training data had no such questions (class questions only), so the figure "
                       "measures what class training transfers.")
                    + " Baselines answer with their interval of the described event's class.")
+    cal = report.get("calibration")
+    if cal:
+        out.append(f"Confidence of an event: P(item opens) x P(class name tokens) from the greedy decode "
+                   f"(core/inference/confidence.py); calibration: {cal['method']}, T {cal['temperature']:.3f}, "
+                   f"bias {cal['bias']:.3f}, from {cal['n_events']} val events ({cal['n_true_positive']} true "
+                   "positives), stored in the adapter's calibration.json. Rows without 'confidences' in their name "
+                   "score every event at confidence 1.0, as before.")
     d = m["descriptions"]
     if d.get("prior_rougeL") is not None:
         out.append("Descriptions: the template prior puts the class's most typical train description in place of each "
@@ -346,7 +494,8 @@ def to_markdown(report: dict, png_name: str = "confusion.png") -> str:
         esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
         lines += [f"## {title}", "", "| " + " | ".join(map(esc, header)) + " |",
                   "|" + "---|" * len(header)] + ["| " + " | ".join(map(esc, r)) + " |" for r in rows] + [""]
-    lines += [f"![confusion matrix]({png_name})", "", "## Metric definitions", "", "```", (metrics.__doc__ or "").strip(), "```", ""]
+    lines += [f"![confusion matrix]({png_name})", "", "![reliability diagram](reliability.png)", "",
+              "![per-class precision-recall](confidence_pr.png)", "", "## Metric definitions", "", "```", (metrics.__doc__ or "").strip(), "```", ""]
     return "\n".join(lines)
 
 
@@ -360,20 +509,25 @@ def to_html(report: dict, png: Path | None = None) -> str:
         parts.append(f"<h2>{html.escape(title)}</h2><table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
         parts += ["<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows]
         parts.append("</table>")
-    if png and png.exists():
-        parts.append(f"<h2>Confusion matrix</h2><img alt='confusion matrix' src='data:image/png;base64,"
-                     f"{base64.b64encode(png.read_bytes()).decode()}'>")
+    for title, path in (("Confusion matrix", png), ("Reliability diagram", png.parent / "reliability.png" if png else None),
+                        ("Per-class precision-recall", png.parent / "confidence_pr.png" if png else None)):
+        if path and path.exists():
+            parts.append(f"<h2>{title}</h2><img alt='{title.lower()}' src='data:image/png;base64,"
+                         f"{base64.b64encode(path.read_bytes()).decode()}'>")
     parts.append(f"<h2>Metric definitions</h2><pre>{html.escape((metrics.__doc__ or '').strip())}</pre>")
     return "\n".join(parts)
 
 
 def write_report(report: dict, out_dir: Path) -> dict[str, Path]:
-    """Write report.json, report.md, report.html and confusion.png into ``out_dir``; return their paths."""
+    """Write report.json, report.md, report.html, confusion.png, reliability.png and confidence_pr.png into
+    ``out_dir``; return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {k: out_dir / n for k, n in (("json", "report.json"), ("markdown", "report.md"),
-                                         ("html", "report.html"), ("confusion", "confusion.png"))}
+                                         ("html", "report.html"), ("confusion", "confusion.png"),
+                                         ("reliability", "reliability.png"), ("pr_curves", "confidence_pr.png"))}
     plot_confusion(report["metrics"]["confusion"], paths["confusion"])
+    plot_confidence(report["metrics"].get("confidence") or {}, paths["reliability"], paths["pr_curves"])
     write_json(paths["json"], report)
     for key, text in (("markdown", to_markdown(report)), ("html", to_html(report, paths["confusion"]))):
         with atomic_path(paths[key]) as tmp:
@@ -437,10 +591,35 @@ def keep_adapter(layout, adapter_dir: Path, model_version: str) -> Path:
     return dest
 
 
-def _scorer(threshold: float, samples: Sequence[dict], priors) -> Callable[[list[dict]], dict]:
+def _scorer(threshold: float, samples: Sequence[dict], priors) -> Callable[..., dict]:
     durations = [float(s["duration"]) for s in samples if s.get("duration")]
     clip_duration = max(durations) if durations else None
-    return lambda records: score_records(records, threshold, clip_duration, priors.descriptions if priors else None)
+    return lambda records, cal=None: score_records(records, threshold, clip_duration,
+                                                   priors.descriptions if priors else None, cal)
+
+
+def fit_calibration(records: Sequence[dict], threshold: float, model_version: str) -> calibration.Calibration:
+    """The calibration of the adapter's confidences fitted on its answers to the val split: each predicted
+    event with its raw log confidence and whether it matched a true event (tIoU >= ``threshold``)."""
+    clips = {}
+    for r in records:
+        if r["task"] != "events":
+            continue
+        try:
+            parsed = prompts.parse_events(r["raw"])
+        except prompts.AnswerParseError:
+            parsed = []
+        clips[r["id"]] = (list(r["target"]), with_confidences(r, parsed))
+    events = [(e, ok) for e, ok in labelled_events(clips, threshold) if "raw_logp" in e]
+    return calibration.fit([e["raw_logp"] for e, _ in events], [ok for _, ok in events], model_version)
+
+
+def attach_confidences(records: Sequence[dict], cal: calibration.Calibration | None) -> None:
+    """Add ``confidences`` (calibrated when ``cal``, parallel to the parsed events) to events records, so
+    readers of the answers (the spotter section's VLM column and cascade) rank by the same numbers."""
+    for r in records:
+        if r["task"] == "events" and r.get("scores"):
+            r["confidences"] = [cal.apply_one(s["raw_logp"]) if cal else s["raw_confidence"] for s in r["scores"]]
 
 
 def previous_on_test(layout, model_version: str, splits_version: str, test: Sequence[dict], threshold: float,
@@ -508,11 +687,22 @@ def evaluate_adapter(layout, adapter_dir: Path | str | None = None, threshold: f
     records = {name: run_predictor(predictor, rows, max_new_tokens, progress(f"adapter {version} on {name}", len(rows)))
                for name, rows in samples.items() if rows}
     del predictor
-    scores = {name: score(r) for name, r in records.items()}
+    # calibration: fitted on val only, stored with the adapter (EventPredictor applies it), applied to test
+    if records.get("val"):
+        cal = fit_calibration(records["val"], threshold, version)
+        calibration.save(adapter_dir, cal)
+        log(f"calibration fitted on val ({cal.n_events} events, {cal.n_true_positive} true positives): "
+            f"T {cal.temperature:.3f}, bias {cal.bias:.3f}")
+    else:
+        cal = calibration.load(adapter_dir)  # no val answered here: the adapter's own, if any
+    for rows in records.values():
+        attach_confidences(rows, cal)
+    scores = {name: score(r, cal) for name, r in records.items()}
     table: dict[str, dict[str, dict]] = {name: {} for name in samples}
     info = {"model_version": version, "base_model": base, "splits_version": latest.version,
             "adapter_dir": str(adapter_dir), "n_test_samples": len(test), "threshold": threshold,
-            "n_samples": {name: len(rows) for name, rows in samples.items()}, "free_text_trained": trained_free_text}
+            "n_samples": {name: len(rows) for name, rows in samples.items()}, "free_text_trained": trained_free_text,
+            "calibration": dataclasses.asdict(cal) if cal else None}
 
     base_scores = None
     if compare_base:
@@ -525,7 +715,7 @@ def evaluate_adapter(layout, adapter_dir: Path | str | None = None, threshold: f
         for name, rows in samples.items():
             if not rows:
                 continue
-            cache = reports_root(layout) / "base" / f"{base_id}-{_safe(latest.version)}-{name}-{len(rows)}.json"
+            cache = reports_root(layout) / "base" / f"{base_id}-{_safe(latest.version)}-{name}-{len(rows)}-scored.json"
             base_records = read_json(cache)
             if base_records is None:
                 if base_predictor is None:

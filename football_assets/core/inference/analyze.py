@@ -130,7 +130,8 @@ def shift_events(events: Sequence[dict], window: tuple[float, float], duration: 
         edges = [centre - ws if ws > 0 else math.inf, we - centre if we < duration - 1e-6 else math.inf]
         out.append({"event": e["event"], "start_time": round(s, 3), "end_time": round(t, 3),
                     "description": str(e.get("description", "")),
-                    "confidence": float(e.get("confidence", 1.0)), "_edge": min(edges)})
+                    "confidence": float(e.get("confidence", 1.0)), "_edge": min(edges),
+                    **{k: float(e[k]) for k in ("raw_confidence", "time_confidence") if k in e}})
     return out
 
 
@@ -152,8 +153,10 @@ def nms(events: Sequence[dict], iou_threshold: float = DEFAULT_NMS_IOU) -> list[
 
 def predict_windows(predictor, clip_4fps: Path, duration: float, window_s: float, overlap_s: float = DEFAULT_OVERLAP_S,
                     nms_iou: float = DEFAULT_NMS_IOU, workdir: Path | None = None, progress: bool = True,
-                    max_new_tokens: int | None = None) -> list[dict]:
-    """Events of a 4 fps clip: windows -> ``predictor.predict_events`` -> video time -> per-class NMS."""
+                    max_new_tokens: int | None = None, answer_confidences: list | None = None) -> list[dict]:
+    """Events of a 4 fps clip: windows -> ``predictor.predict_events`` -> video time -> per-class NMS (ranked
+    by the events' confidences). ``answer_confidences``: a list to which each window's answer probability is
+    appended (``EventPredictor.predict``), the uncertainty of a clip without events."""
     kwargs = {"max_new_tokens": max_new_tokens} if max_new_tokens else {}
     from tqdm import tqdm
 
@@ -167,7 +170,14 @@ def predict_windows(predictor, clip_4fps: Path, duration: float, window_s: float
             else:
                 path = Path(tmp) / f"w{i:05d}.mp4"
                 cut_segment(clip_4fps, path, ws, we, f"{clip_4fps.name} window {ws:.2f}-{we:.2f} s")
-            merged += shift_events(predictor.predict_events(str(path), **kwargs), (ws, we), duration)
+            if hasattr(predictor, "predict"):
+                answer = predictor.predict(str(path), **kwargs)
+                events = answer["events"]
+                if answer_confidences is not None:
+                    answer_confidences.append(answer["answer_confidence"])
+            else:
+                events = predictor.predict_events(str(path), **kwargs)
+            merged += shift_events(events, (ws, we), duration)
             cache = getattr(predictor, "cache", None)  # each window is seen once: do not keep its frames
             if cache is not None and isinstance(getattr(cache, "mem", None), dict):
                 cache.mem.clear()

@@ -3,7 +3,9 @@
 ``EventPredictor(base, adapter_dir)`` loads the base (for ``tiny``: the exact base bundled in the adapter
 under ``base/``) on this machine's device and dtype (cuda + bf16 where a GPU is visible, else cpu + fp32,
 unless given), applies the peft adapter, and greedily decodes at the video budget it was trained with an answer to the shared events
-instruction. ``predict_events`` parses it with ``prompts.parse_events``; an unparseable answer gives [].
+instruction. ``predict_events`` parses it with ``prompts.parse_events`` (an unparseable answer gives []) and
+gives every event a confidence from the token probabilities of that same decode (``confidence.py``),
+calibrated by the adapter's ``calibration.json`` when the evaluation has fitted one on val.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import json
 from pathlib import Path
 
 from football_assets.core import prompts
+from football_assets.core.inference import calibration as calib
+from football_assets.core.inference import confidence
 from football_assets.core.training.model import get_spec, load_base
 from football_assets.core.training.video_inputs import VideoBudget, VideoCache, build_prompt_inputs
 
@@ -56,30 +60,57 @@ class EventPredictor:
         self.budget = budget or (VideoBudget(**trained) if trained else VideoBudget(spec.max_frames, spec.min_pixels, spec.max_pixels))
         self.cache = VideoCache(processor, self.budget, max_bytes=512 * 2**20)
         self.model_version = self.meta.get("model_version") or (f"{base}-base" if not adapter_dir else Path(adapter_dir).name)
+        self.calibration = calib.load(adapter_dir) if adapter_dir else None
 
-    def generate(self, video_path: str | Path, fps: float = 4.0, instruction: str | None = None,
-                 max_new_tokens: int = 256) -> str:
-        """The model's raw answer text to ``instruction`` (default: the events instruction)."""
+    def inputs(self, video_path: str | Path, fps: float = 4.0, instruction: str | None = None) -> dict:
+        """The model inputs of one request: the training prompt and video handling."""
         import torch
 
         video = self.cache.get(str(video_path), fps)
         messages = prompts.build_messages(str(video_path), instruction or prompts.EVENTS_INSTRUCTION)
         prompt = build_prompt_inputs(self.processor, messages, video)
         ids = prompt["input_ids"][None].to(self.device)
-        inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
-                  "mm_token_type_ids": prompt["mm_token_type_ids"][None].to(self.device),
-                  "pixel_values_videos": video["pixel_values_videos"].to(self.device, self.model.dtype),
-                  "video_grid_thw": video["video_grid_thw"].to(self.device),
-                  "second_per_grid_ts": torch.tensor(video["second_per_grid_ts"], device=self.device)}
+        return {"input_ids": ids, "attention_mask": torch.ones_like(ids),
+                "mm_token_type_ids": prompt["mm_token_type_ids"][None].to(self.device),
+                "pixel_values_videos": video["pixel_values_videos"].to(self.device, self.model.dtype),
+                "video_grid_thw": video["video_grid_thw"].to(self.device),
+                "second_per_grid_ts": torch.tensor(video["second_per_grid_ts"], device=self.device)}
+
+    def generate_scored(self, video_path: str | Path, fps: float = 4.0, instruction: str | None = None,
+                        max_new_tokens: int = 256) -> confidence.ScoredAnswer:
+        """The greedy answer with each generated token's log probability, from the logits of that same
+        ``generate`` call (``output_logits``: read-only, the chosen tokens are the same as without it)."""
+        import torch
+
+        inputs = self.inputs(video_path, fps, instruction)
         tok = self.processor.tokenizer
         with torch.no_grad():
             out = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                                      eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"), pad_token_id=tok.pad_token_id)
-        return tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip()
+                                      eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"), pad_token_id=tok.pad_token_id,
+                                      return_dict_in_generate=True, output_logits=True)
+        n_prompt = inputs["input_ids"].shape[1]
+        ids = out.sequences[0, n_prompt:].tolist()
+        logprobs = confidence.token_logprobs(out.logits, ids)
+        text, spans = confidence.char_spans(tok, ids)
+        return confidence.ScoredAnswer(text, ids, logprobs, spans, prompt_length=n_prompt)
+
+    def generate(self, video_path: str | Path, fps: float = 4.0, instruction: str | None = None,
+                 max_new_tokens: int = 256) -> str:
+        """The model's raw answer text to ``instruction`` (default: the events instruction)."""
+        return self.generate_scored(video_path, fps, instruction, max_new_tokens).text
+
+    def score(self, answer: confidence.ScoredAnswer) -> dict:
+        """``confidence.score_answer`` plus, per event, ``confidence``: the raw one through the adapter's
+        calibration (``calibration.json``, fitted on val by the evaluation) when it has one, else the raw one."""
+        scored = confidence.score_answer(answer)
+        for e in scored["events"]:
+            e["confidence"] = self.calibration.apply_one(e["raw_logp"]) if self.calibration else e["raw_confidence"]
+        return scored
+
+    def predict(self, video_path: str | Path, fps: float = 4.0, max_new_tokens: int = 256) -> dict:
+        """``{"events": [...with confidence, raw_confidence, time_confidence], "answer_confidence": p}``."""
+        return self.score(self.generate_scored(video_path, fps, max_new_tokens=max_new_tokens))
 
     def predict_events(self, video_path: str | Path, fps: float = 4.0, max_new_tokens: int = 256) -> list[dict]:
-        """Parsed events; an answer that is not valid events JSON gives []."""
-        try:
-            return prompts.parse_events(self.generate(video_path, fps, max_new_tokens=max_new_tokens))
-        except prompts.AnswerParseError:
-            return []
+        """Parsed events with their confidences; an answer that is not valid events JSON gives []."""
+        return self.predict(video_path, fps, max_new_tokens)["events"]

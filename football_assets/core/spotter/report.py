@@ -1,7 +1,7 @@
 """The evaluation report's spotter section: VLM-only, spotter and cascade side by side on the test split.
 
 - VLM only: the adapter's answers to the test clips (the report's own records, no second VLM run);
-  every confidence is the model's (1.0 when it gives none).
+  every confidence is the model's (its calibrated event confidence; 1.0 only for answers recorded without one).
 - spotter: its intervals above the val-chosen threshold for P/R/F1 and mean tIoU, its spots (every peak
   with its score) for SoccerNet average-mAP.
 - cascade: what ``football-events analyze --mode cascade`` does on a test clip: the clip (one VLM window)
@@ -35,7 +35,10 @@ def _vlm_events(records: Sequence[dict]) -> dict[str, list[dict]]:
         if r["task"] != "events":
             continue
         try:
-            out[r["id"]] = [{**e, "confidence": float(e.get("confidence", 1.0))} for e in prompts.parse_events(r["raw"])]
+            events = prompts.parse_events(r["raw"])
+            confs = r.get("confidences") or []  # the adapter's calibrated event confidences (report.attach_confidences)
+            out[r["id"]] = [{**e, "confidence": float(confs[i]) if len(confs) == len(events) else 1.0}
+                            for i, e in enumerate(events)]
         except prompts.AnswerParseError:
             out[r["id"]] = []
     return out
@@ -88,7 +91,7 @@ def plot_pr(curves: dict[str, dict], vlm_points: dict[str, dict], dest: Path) ->
     for ax in axes[:, 0]:
         ax.set_ylabel("precision")
     axes.flat[0].legend(fontsize=8)
-    fig.suptitle("Per-class precision-recall at tIoU 0.5 (confidence swept; VLM only has one confidence)")
+    fig.suptitle("Per-class precision-recall at tIoU 0.5 (confidence swept)")
     fig.tight_layout()
     with atomic_path(dest) as tmp:
         fig.savefig(tmp, format="png", dpi=90)

@@ -20,6 +20,7 @@ from dagster import (
     asset,
 )
 
+from football_assets.core.annotation import ls_export
 from football_assets.core.evaluation import report
 from football_assets.core.fsutil import write_json
 from football_assets.core.inference import analyze
@@ -123,7 +124,8 @@ def unannotated_clips(layout) -> list[dict]:
     kinds={"pytorch"},
     deps=[ADAPTER, AssetKey("evaluation_report"), AssetKey("annotations")],
     code_version="1",
-    description="The adapter's events (with confidence) on every clip without annotations, written to "
+    description="The adapter's events (with calibrated confidence) on every clip without annotations, and per "
+                "clip its lowest event confidence (no events: its probability of 'no event'), written to "
                 "<data>/predictions/latest.json for Label Studio pre-annotation. Runs only after the regression "
                 "gate passed.",
 )
@@ -133,13 +135,17 @@ def predictions(context: AssetExecutionContext, config: PredictionsConfig, stora
     predictor, version, base = analyze.load_predictor(layout.adapter_dir, None, config.device)
     window = analyze.default_window_s(base, getattr(predictor, "budget", None))
     out: dict[str, list[dict]] = {}
+    clip_scores: dict[str, float | None] = {}
     for i, c in enumerate(clips, 1):
+        answers: list[float] = []
         out[c["clip_id"]] = analyze.predict_windows(predictor, Path(c["path"]), float(c["duration_s"]),
                                                     window, config.overlap_s, config.nms_iou, progress=False,
-                                                    max_new_tokens=config.max_new_tokens or None)
+                                                    max_new_tokens=config.max_new_tokens or None,
+                                                    answer_confidences=answers)
+        clip_scores[c["clip_id"]] = ls_export.clip_score(out[c["clip_id"]], answers)
         context.log.info(f"{i}/{len(clips)} {c['clip_id']}: {len(out[c['clip_id']])} events")
     dest = layout.predictions_file
-    write_json(dest, {"model_version": version, "clips": out})
+    write_json(dest, {"model_version": version, "clips": out, "clip_scores": clip_scores})
     n_events = sum(map(len, out.values()))
     return MaterializeResult(
         metadata={"model_version": version, "clips": len(out), "events": n_events,
