@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_spotter import MATCH_SEED, build, train  # noqa: E402
 
-from football_assets.core.demo import match  # noqa: E402
+from football_assets.core.annotation import demo_labels  # noqa: E402
 from football_assets.core.evaluation import report  # noqa: E402
 from football_assets.core.evaluation.metrics import TIGHT_TOLERANCES, detection_scores, soccernet_average_map  # noqa: E402
 from football_assets.core.inference import analyze, cascade_run  # noqa: E402
@@ -59,8 +59,8 @@ def covered(windows, t: float) -> bool:
 
 
 def match_figures(spotter: Spotter, predictor, version: str, tmp: Path, minutes: float, max_new_tokens: int) -> dict:
-    m = match.write_match(tmp / "match", minutes, MATCH_SEED)
-    truth = match.read_truth(m["labels"])
+    m = demo_labels.write_match(tmp / "match", minutes, MATCH_SEED)
+    truth = demo_labels.read_truth(m["labels"])
     duration = m["clip"].duration
     t0 = time.perf_counter()
     vlm = analyze.analyze_video(m["video"], predictor, version, 8.0, progress=False, max_new_tokens=max_new_tokens)
