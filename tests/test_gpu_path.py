@@ -205,3 +205,22 @@ def test_tiny_defaults_are_the_demo_settings(demo_splits, tmp_path):
     training = cfg.parse(on_gpu=False)[-1]
     assert training.learning_rate == 2e-3 and training.num_train_epochs == 20.0 and training.warmup_steps == 0.05
     assert training.output_dir.endswith("checkpoints") and training.report_to in ([], "none", ["none"])
+
+
+def test_each_model_version_trains_in_its_own_run_folder(demo_splits):
+    """A retrain with another seed on the same splits must not resume the other seed's finished checkpoints
+    (it did when the run folder was named by the splits version: seed 1 came out as seed 0's model)."""
+    from football_assets.core.dataset import store
+    from football_assets.core.spotter.train import model_version as spotter_version
+    from football_assets.core.training.train import model_version
+    from football_assets.defs.training.assets import build_train_config
+    from football_assets.defs.training.spotter import EventSpotterConfig, build_spotter_config
+
+    layout, _ = demo_splits
+    splits, gpu = store.load_latest(layout), GpuResource(profile="cpu")
+    seed0, seed1 = (build_train_config(LoraAdapterConfig(seed=s), gpu, layout, splits) for s in (0, 1))
+    assert seed0.output_dir != seed1.output_dir
+    assert Path(seed0.output_dir).name == model_version(seed0) and Path(seed1.output_dir).name == model_version(seed1)
+    assert build_train_config(LoraAdapterConfig(seed=0), gpu, layout, splits).output_dir == seed0.output_dir  # resumable
+    sp0, sp1 = (build_spotter_config(EventSpotterConfig(seed=s), gpu, layout, splits) for s in (0, 1))
+    assert sp0.output_dir != sp1.output_dir and Path(sp0.output_dir).name == spotter_version(sp0)

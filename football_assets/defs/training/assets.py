@@ -82,8 +82,11 @@ def resolve_settings(config: LoraAdapterConfig, gpu: GpuResource) -> tuple[dict,
 
 def build_train_config(config: LoraAdapterConfig, gpu: GpuResource, layout, splits) -> TrainConfig:
     values, _ = resolve_settings(config, gpu)
-    values.update(splits_dir=str(splits.path), splits_version=splits.version,
-                  output_dir=str(layout.models_dir / "runs" / splits.version), adapter_dir=str(layout.adapter_dir))
+    values.update(splits_dir=str(splits.path), splits_version=splits.version, adapter_dir=str(layout.adapter_dir),
+                  output_dir=str(layout.models_dir / "runs" / "pending"))
+    # The run folder (checkpoints the trainer resumes from) is the model version's own: a run with another
+    # seed or setting on the same splits must start afresh, not resume another config's finished run.
+    values["output_dir"] = str(layout.models_dir / "runs" / model_version(TrainConfig.from_dict(values)))
     return TrainConfig.from_dict(values)
 
 

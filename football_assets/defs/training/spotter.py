@@ -66,9 +66,10 @@ def build_spotter_config(config: EventSpotterConfig, gpu: GpuResource, layout, s
     fields["backbone_weights"] = fields["backbone_weights"] or None
     fields["cpu_threads"] = fields["cpu_threads"] or None
     fields.update(PROFILE_OVERRIDES[gpu.profile])
-    fields.update(splits_dir=str(splits.path), splits_version=splits.version,
-                  output_dir=str(layout.models_dir / "spotter_runs" / splits.version), spotter_dir=str(layout.spotter_dir),
-                  logging_steps=1)
+    fields.update(splits_dir=str(splits.path), splits_version=splits.version, spotter_dir=str(layout.spotter_dir),
+                  logging_steps=1, output_dir=str(layout.models_dir / "spotter_runs" / "pending"))
+    # The model version's own run folder: another seed or setting must not resume a finished run of another config.
+    fields["output_dir"] = str(layout.models_dir / "spotter_runs" / model_version(SpotterTrainConfig.from_dict(fields)))
     return SpotterTrainConfig.from_dict(fields)
 
 
