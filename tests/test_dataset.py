@@ -51,11 +51,31 @@ def test_samples_follow_the_interface_and_the_mix():
         assert positives == present  # demo clips never hold one class twice
         assert len(negatives) == 1 and negatives[0]["target"]["event"] not in present
         assert negatives[0]["messages"][2]["content"] == prompts.does_not_occur_answer(negatives[0]["target"]["event"])
+        # free-text grounding: one question per described event, phrased from its description
+        told = prompts.normalize_events(clip.events)
+        texts = [s for s in result.samples if s["clip_id"] == clip.key and s["task"] == prompts.FREE_TEXT_TASK]
+        assert [s["target"] for s in texts] == [{k: e[k] for k in ("event", "start_time", "end_time")} for e in told]
+        for s, e in zip(texts, told):
+            assert s["messages"][1]["content"][1]["text"] == prompts.free_grounding_question(
+                prompts.question_from_description(e["description"]))
+            assert prompts.parse_answer(s["task"], s["messages"][2]["content"]) == s["target"]
     # configurable mix: no events task, two negatives, reasoning form
-    mixed = build(plan=plan, mix=sft.SampleMix(events=False, grounding_positives=0, grounding_negatives=2, reasoning=True))
+    mixed = build(plan=plan, mix=sft.SampleMix(events=False, grounding_positives=0, grounding_negatives=2, free_text=0,
+                                               reasoning=True))
     assert {s["task"] for s in mixed.samples} == {"grounding"} and len(mixed.samples) == 32
     assert all(s["messages"][2]["content"].startswith("<think>") for s in mixed.samples)
     assert all(s["messages"][1]["content"][1]["text"].endswith(prompts.REASONING_SUFFIX) for s in mixed.samples)
+
+
+def test_free_text_questions_change_no_other_sample():
+    plan = generator.plan_clips(16, 0)
+    every, none, one = (build(plan=plan, mix=sft.SampleMix(free_text=k)).samples for k in (-1, 0, 1))
+    assert none == [s for s in every if s["task"] != prompts.FREE_TEXT_TASK]
+    assert len(every) > len(none)
+    per_clip = {}
+    for s in one:
+        per_clip[s["clip_id"]] = per_clip.get(s["clip_id"], 0) + (s["task"] == prompts.FREE_TEXT_TASK)
+    assert max(per_clip.values()) == 1 and [s for s in one if s["task"] != prompts.FREE_TEXT_TASK] == none
 
 
 def test_hard_negatives_prefer_confusable_classes_and_twice_seen_classes_are_not_asked():

@@ -138,6 +138,9 @@ def test_bad_configurations_fail_clearly(demo_splits, tmp_path):
         TrainConfig.from_dict(tiny_config(splits_dir, tmp_path, lora_r=0))
     with pytest.raises(TrainConfigError, match="train.jsonl missing"):
         TrainConfig.from_dict(tiny_config(tmp_path / "nowhere", tmp_path))
+    with pytest.raises(TrainConfigError, match="unknown task.*'nope'.*'grounding_text'"):
+        TrainConfig.from_dict(tiny_config(splits_dir, tmp_path, tasks=["events", "nope"]))
+    assert TrainConfig.from_dict(tiny_config(splits_dir, tmp_path)).tasks == ["events", "grounding", "grounding_text"]
     with pytest.raises(TrainConfigError, match="unknown training config field.*lr"):
         TrainConfig.from_dict({**tiny_config(splits_dir, tmp_path), "lr": 1})
     # the command line exits non-zero with the cause on stderr

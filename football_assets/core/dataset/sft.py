@@ -7,7 +7,10 @@ Per annotated clip with a 4 fps clip:
   once in the clip (a class occurring twice has no single right answer, so it is not asked);
 * **hard negatives**: the same question for a class absent from the clip -> the fixed "does not occur"
   answer. Classes easily confused with one that is present (a red card when there is a yellow one) are
-  asked first, so the model cannot answer from "something card-like happened".
+  asked first, so the model cannot answer from "something card-like happened";
+* **free-text grounding** (``prompts.FREE_TEXT_TASK``): "When does this happen: <the annotator's
+  description>?" -> the event's class and start/end, for every event whose description is unique in the
+  clip, so the adapter learns to place a described moment, not only a class (``football-events ask``).
 
 The mix is a ``SampleMix``; every choice is seeded per clip, so adding one clip changes no other
 clip's samples.
@@ -50,13 +53,15 @@ class SampleMix:
     """Which samples to make per clip.
 
     ``grounding_positives``: at most this many "when does X happen" questions per clip (-1: all);
-    ``grounding_negatives``: this many hard-negative questions per clip; ``reasoning``: wrap answers in
+    ``grounding_negatives``: this many hard-negative questions per clip; ``free_text``: at most this many
+    questions phrased from descriptions per clip (-1: all, 0: none); ``reasoning``: wrap answers in
     Cosmos-Reason1's ``<think>…</think><answer>…</answer>`` and ask for that form.
     """
 
     events: bool = True
     grounding_positives: int = -1
     grounding_negatives: int = 1
+    free_text: int = -1
     reasoning: bool = False
     seed: int = 0
 
@@ -161,6 +166,13 @@ def clip_samples(clip: dict, source_id: str, events: list[dict], mix: SampleMix)
                            prompts.grounding_question(cls, mix.reasoning),
                            prompts.format_grounding(cls, None, reasoning=mix.reasoning),
                            {"event": cls, "occurs": False}))
+    questions = prompts.free_text_questions(cid, events)
+    if mix.free_text >= 0:  # a subset: its own seeded draw, so the samples above do not change with it
+        questions = sorted(random.Random(f"free-text:{mix.seed}:{cid}").sample(questions, min(mix.free_text, len(questions))))
+    for sid, question, target in questions:
+        out.append(_sample(sid, clip, source_id, prompts.FREE_TEXT_TASK,
+                           prompts.free_grounding_question(question, mix.reasoning),
+                           prompts.format_target(prompts.FREE_TEXT_TASK, target, reasoning=mix.reasoning), target))
     return out
 
 

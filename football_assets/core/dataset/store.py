@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from football_assets.core import prompts
 from football_assets.core.dataset.assign import SPLITS
 from football_assets.core.events import EVENT_CLASSES
 from football_assets.core.fsutil import atomic_dir, atomic_path, read_json, read_jsonl
 
-FORMAT_VERSION = "sft-splits-v1"  # bump when the sample format or the assignment rule changes
+FORMAT_VERSION = "sft-splits-v2"  # bump when the sample format or the assignment rule changes
 NO_EVENT = "(no event)"
 
 
@@ -27,13 +28,15 @@ def summary_frame(splits: dict[str, list[dict]]) -> pd.DataFrame:
     for s in SPLITS:
         col: dict[str, int] = {c: 0 for c in EVENT_CLASSES}
         col[NO_EVENT] = 0
-        grounding = negatives = events_samples = 0
+        grounding = negatives = events_samples = free_text = 0
         for x in splits.get(s, []):
             if x["task"] == "events":
                 events_samples += 1
                 for e in x["target"]:
                     col[e["event"]] += 1
                 col[NO_EVENT] += not x["target"]
+            elif x["task"] == prompts.FREE_TEXT_TASK:
+                free_text += 1
             elif x["target"].get("occurs", True):
                 grounding += 1
             else:
@@ -43,6 +46,7 @@ def summary_frame(splits: dict[str, list[dict]]) -> pd.DataFrame:
         col["events samples"] = events_samples
         col["grounding samples"] = grounding
         col["hard-negative samples"] = negatives
+        col["free-text grounding samples"] = free_text
         col["all samples"] = len(splits.get(s, []))
         rows[s] = col
     df = pd.DataFrame(rows)

@@ -46,7 +46,7 @@ class LoraArguments:
 class DataArguments:
     splits_dir: str = ""  # one splits version directory with train.jsonl (and val.jsonl)
     splits_version: str = ""
-    tasks: list[str] = field(default_factory=lambda: ["events", "grounding"])
+    tasks: list[str] = field(default_factory=lambda: ["events", "grounding", "grounding_text"])
     max_train_samples: Optional[int] = None
     max_frames: Optional[int] = None  # video budget; None: the model spec's
     min_pixels: Optional[int] = None
@@ -175,9 +175,9 @@ class TrainConfig:
             raise TrainConfigError(f"splits_dir {self.splits_dir}: {train.name} missing (materialize sft_splits first)")
         if self.__dict__.get("deepspeed") and not Path(self.deepspeed).exists():
             raise TrainConfigError(f"deepspeed config {self.deepspeed} does not exist")
-        bad = sorted(set(self.tasks) - {"events", "grounding"})
+        bad = sorted(set(self.tasks) - {"events", "grounding", "grounding_text"})
         if bad:
-            raise TrainConfigError(f"unknown task(s) {bad}; expected 'events' and/or 'grounding'")
+            raise TrainConfigError(f"unknown task(s) {bad}; expected any of 'events', 'grounding', 'grounding_text'")
 
     @property
     def adapter_path(self) -> Path:

@@ -37,6 +37,7 @@ class SftSplitsConfig(Config):
     events_task: bool = True
     grounding_positives: int = -1  # per clip, -1: every class that occurs exactly once
     grounding_negatives: int = 1  # hard-negative "does not occur" questions per clip
+    free_text_questions: int = -1  # per clip, questions phrased from descriptions (-1: every unique one, 0: none)
     reasoning: bool = False  # Cosmos-Reason1 <think>/<answer> answers
 
 
@@ -55,7 +56,7 @@ def input_version(snapshot, clips: list[dict], mix: SampleMix, cfg: assign.Split
     deps=[AssetKey("annotations"), AssetKey("clips_4fps")],
     code_version=store.FORMAT_VERSION,
     description="Chat-format SFT samples (video + instruction -> JSON events; grounding questions with hard "
-                "negatives) split train/val/test by source match; JSONL + LLaMA-Factory export under "
+                "negatives; free-text grounding questions phrased from descriptions) split train/val/test by source match; JSONL + LLaMA-Factory export under "
                 "<data>/splits/<version>/.",
     check_specs=[AssetCheckSpec(name, asset="sft_splits", blocking=True, description=d)
                  for name, d in checks.CHECKS.items()],
@@ -65,7 +66,8 @@ def sft_splits(context: AssetExecutionContext, config: SftSplitsConfig, storage:
     snapshot = snapshots.load_latest(layout)
     clips = catalog.list_clips(layout)
     mix = SampleMix(events=config.events_task, grounding_positives=config.grounding_positives,
-                    grounding_negatives=config.grounding_negatives, reasoning=config.reasoning, seed=config.seed)
+                    grounding_negatives=config.grounding_negatives, free_text=config.free_text_questions,
+                    reasoning=config.reasoning, seed=config.seed)
     cfg = assign.SplitConfig(seed=config.seed, val=config.val_fraction, test=config.test_fraction)
     version = input_version(snapshot, clips, mix, cfg)
     dest = layout.splits_dir / version
