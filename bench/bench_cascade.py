@@ -7,7 +7,9 @@ its cascade path on the same video and measures: share of VLM windows the cascad
 events inside a sent window, cascade / VLM-only wall time, event F1 of both. On the demo test split: the
 report's VLM-only / spotter / cascade comparison. Writes the "## Cascade" section of bench/RESULTS.md.
 
-Usage: ``python bench/bench_cascade.py [--clips 32] [--adapter-epochs 8] [--match-minutes 10]``.
+Usage: ``python bench/bench_cascade.py [--clips 32] [--adapter-epochs 8] [--match-minutes 10]``, or with the
+models a demo run trained (``make demo``, or the last seed of ``bench_quality.py``), nothing trained here:
+``python bench/bench_cascade.py --data bench/out/quality/data``.
 """
 
 from __future__ import annotations
@@ -105,9 +107,14 @@ def main() -> None:
     ap.add_argument("--match-minutes", type=float, default=10)
     ap.add_argument("--max-new-tokens", type=int, default=96)
     ap.add_argument("--workdir", default=None, help="keep data and models here; a re-run reuses what is there")
+    ap.add_argument("--data", default=None, help="a demo data directory (FOOTBALL_DATA_DIR): use its latest splits, "
+                    "event_spotter and lora_adapter instead of training small ones")
     a = ap.parse_args()
     tmp = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="bench_cascade_"))
     tmp.mkdir(parents=True, exist_ok=True)
+    if a.data:
+        run_on(demo_models(Path(a.data)), tmp, a)
+        return
     t0 = time.time()
     splits_dir = tmp / "data_root" / "data" / "splits" / "bench"
     if not (splits_dir / "test.jsonl").exists():
@@ -122,14 +129,42 @@ def main() -> None:
         ad_info = train_adapter(splits_dir, tmp / "adapter_run", a.adapter_epochs, a.pretrain_steps)
         print(f"adapter {ad_info['wall_s']:.0f} s", flush=True)
         done.write_text(json.dumps([{k: v for k, v in sp_info.items() if k != "loss_curve"}, ad_info]))
-    spotter = Spotter.load(tmp / "spotter_run" / "spotter")
-    predictor, version, _ = analyze.load_predictor(tmp / "adapter_run" / "adapter")
+    trained = (f"Trained for this run, on one splits version of\n{a.clips} demo clips (graphic on; {sp_info['train_clips']} "
+               f"train clips): the small spotter (as in \"Spotter\", seed 0,\n{sp_info['wall_s']:.0f} s) and a tiny-model "
+               f"LoRA adapter (r 64, lr 2e-3, batch 4, {a.adapter_epochs:g} epochs after\n{a.pretrain_steps} steps of demo "
+               f"vision pretraining, {ad_info['wall_s']:.0f} s; `make demo` trains 20 epochs after 300 on\n128 clips, so "
+               "this VLM is weaker than the demo's)")
+    run_on({"splits": splits_dir, "spotter": tmp / "spotter_run" / "spotter", "adapter": tmp / "adapter_run" / "adapter",
+            "trained": trained}, tmp, a)
+
+
+def demo_models(data: Path) -> dict:
+    """The latest splits, spotter and adapter of a demo data directory; a clear error when one is missing."""
+    latest = data / "splits" / "LATEST"
+    out = {"splits": data / "splits" / (latest.read_text().strip() if latest.exists() else "LATEST"),
+           "spotter": data / "models" / "event_spotter", "adapter": data / "models" / "lora_adapter"}
+    for name, path in out.items():
+        if not path.exists():
+            raise SystemExit(f"--data {data}: no {name} at {path} (materialize the demo first)")
+    meta = json.loads((out["adapter"] / "train_meta.json").read_text()) if (out["adapter"] / "train_meta.json").exists() else {}
+    out["trained"] = (f"The models of a demo run ({data}): its event_spotter and its LoRA adapter "
+                      f"{meta.get('model_version', '')} (the assets' defaults), on its splits {out['splits'].name}")
+    return out
+
+
+def run_on(models: dict, tmp: Path, a) -> None:
+    """Both paths on the demo test split and the held-out match; writes the Cascade section."""
+    splits_dir = models["splits"]
+    spotter = Spotter.load(models["spotter"])
+    predictor, version, _ = analyze.load_predictor(models["adapter"])
 
     test = [json.loads(x) for x in (splits_dir / "test.jsonl").read_text().splitlines() if x.strip()]
     events_test = [s for s in test if s["task"] == "events"]
     records = report.run_predictor(predictor, events_test, a.max_new_tokens)
-    split = spotter_report.compare(events_test, records, tmp / "spotter_run" / "spotter", tmp / "report", "bench",
+    split = spotter_report.compare(events_test, records, models["spotter"], tmp / "report", splits_dir.name,
                                    timelines=0)
+    if not split.get("available"):
+        raise SystemExit(f"no VLM / spotter / cascade comparison on the test split: {split.get('reason')}")
     print(json.dumps(split["columns"]), flush=True)
     mf = match_figures(spotter, predictor, version, tmp, a.match_minutes, a.max_new_tokens)
     print(json.dumps(mf), flush=True)
@@ -137,12 +172,9 @@ def main() -> None:
     rows = "\n".join(f"| {c} | {cols[c]['precision']:.3f} | {cols[c]['recall']:.3f} | {cols[c]['f1']:.3f} | "
                      f"{(cols[c]['mean_tiou'] or 0):.3f} | {cols[c]['tight_a_mAP']:.3f} | {cols[c]['loose_a_mAP']:.3f} |"
                      for c in spotter_report.COLUMNS)
-    text = f"""`bench/bench_cascade.py --clips {a.clips} --adapter-epochs {a.adapter_epochs:g} --pretrain-steps {a.pretrain_steps} --match-minutes {a.match_minutes:g} --max-new-tokens {a.max_new_tokens}`
-({time.strftime('%Y-%m-%d')}, CPU, 2-core machine shared with other jobs). Trained for this run, on one splits version of
-{a.clips} demo clips (graphic on; {sp_info['train_clips']} train clips): the small spotter (as in "Spotter", seed 0,
-{sp_info['wall_s']:.0f} s) and a tiny-model LoRA adapter (r 64, lr 2e-3, batch 4, {a.adapter_epochs:g} epochs after
-{a.pretrain_steps} steps of demo vision pretraining, {ad_info['wall_s']:.0f} s; `make demo` trains 20 epochs after 300 on
-128 clips, so this VLM is weaker than the demo's). Answers capped at {a.max_new_tokens} new tokens.
+    text = f"""`bench/bench_cascade.py {' '.join(sys.argv[1:])}`
+({time.strftime('%Y-%m-%d')}, CPU, 2-core machine shared with other jobs). {models['trained']}. Answers capped at
+{a.max_new_tokens} new tokens.
 
 Held-out {mf['minutes']:g}-minute match (seed {MATCH_SEED}, {mf['true_events']} true events), the same video through
 `analyze`'s VLM-only path (8 s windows, 2 s overlap) and its cascade path (proposal threshold {spotter.proposal_threshold:.2f}, chosen on val for recall):

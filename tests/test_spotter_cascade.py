@@ -14,6 +14,27 @@ def test_windows_cover_confident_spots_once_and_stay_inside_the_video():
     assert proposal_windows([spot(2.0, 0.9)], duration=5.0, threshold=0.5) == [(0.0, 5.0)]
 
 
+def test_dense_spots_never_cost_more_windows_than_the_vlm_only_grid():
+    import random
+
+    from football_assets.core.inference.analyze import plan_windows
+
+    # a spotter firing every 2 s: the windows tile like the grid (one per 6 s), not one per uncovered spot
+    every_2s = [spot(float(t), 0.9) for t in range(0, 60, 2)]
+    assert proposal_windows(every_2s, duration=60.0, threshold=0.5) == plan_windows(60.0, 8.0, 2.0)
+    # two spots 4.5 s apart: the second window overlaps the first by 2 s and still holds the spot 1 s inside
+    assert proposal_windows([spot(10.0, 0.9), spot(15.5, 0.9)], duration=60.0, threshold=0.5) == [(6.0, 14.0), (12.0, 20.0)]
+    rng = random.Random(0)
+    for _ in range(200):
+        duration = rng.uniform(9.0, 300.0)
+        spots = [spot(rng.uniform(0, duration), rng.random()) for _ in range(rng.randint(1, 120))]
+        windows = proposal_windows(spots, duration, 0.3)
+        assert len(windows) <= len(plan_windows(duration, 8.0, 2.0))
+        for s in spots:  # every confident spot lies in a sent window
+            if s["confidence"] >= 0.3:
+                assert any(a <= s["time"] <= b for a, b in windows), (duration, s)
+
+
 def test_fusion_takes_time_and_confidence_from_the_spotter_and_words_from_the_vlm():
     s = [{"event": "Goal", "start_time": 10.0, "end_time": 12.5, "confidence": 0.8},
          {"event": "Foul", "start_time": 30.0, "end_time": 32.0, "confidence": 0.6}]
