@@ -50,6 +50,10 @@ def test_evaluation_report_and_regression_gate(eval_layout):
     rescored = report.score_records(answers)
     assert saved["headline"]["micro_f1"] == rescored["detection"]["micro"]["f1"] == md["eval/micro_f1"].value
     assert saved["headline"]["valid_json_rate"] == rescored["valid_json"]["rate"] == md["eval/valid_json_rate"].value
+    # val's answers are kept too (the calibration and other choices are made on them) and score as the val column
+    val_answers = [json.loads(line) for line in (out / "answers_val.jsonl").read_text().splitlines()]
+    assert val_answers and {a["id"] for a in val_answers}.isdisjoint({a["id"] for a in answers})
+    assert saved["val_headline"]["micro_f1"] == report.score_records(val_answers)["detection"]["micro"]["f1"]
     assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "reliability.png").read_bytes()[:4] == b"\x89PNG" and (out / "confidence_pr.png").exists()
     # the confidence figures sit beside the old ones; the calibration was fitted on val and kept with the adapter

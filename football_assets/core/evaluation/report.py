@@ -742,20 +742,25 @@ def evaluate_adapter(layout, adapter_dir: Path | str | None = None, threshold: f
 
     previous = previous_on_test(layout, version, latest.version, test, threshold, score, answer)
     rep = build_report(scores["test"], info, previous, base_scores, table, scores.get("val"))
-    return rep, records["test"]
+    return rep, records
 
 
-def save_report(layout, rep: dict, records: list[dict]) -> dict[str, Path]:
-    """Write the report under ``<data>/reports/evaluation/<model_version>/`` (+ answers.jsonl, LATEST)."""
+def save_report(layout, rep: dict, records: dict[str, list[dict]]) -> dict[str, Path]:
+    """Write the report under ``<data>/reports/evaluation/<model_version>/`` (+ the adapter's raw answers with
+    their confidence scores: ``answers.jsonl`` for test, ``answers_val.jsonl`` for val, where choices such as
+    the calibration are made; LATEST)."""
     out = reports_root(layout) / _safe(rep["model_version"])
     paths = write_report(rep, out)
     if rep.get("adapter_dir") and (Path(rep["adapter_dir"]) / "adapter_config.json").exists():
         paths["adapter"] = keep_adapter(layout, Path(rep["adapter_dir"]), rep["model_version"])
-    paths["answers"] = out / "answers.jsonl"
-    with atomic_path(paths["answers"]) as tmp:
-        import json
+    import json
 
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    for split, name in (("test", "answers"), ("val", "answers_val")):
+        if split not in records:
+            continue
+        paths[name] = out / f"{name}.jsonl"
+        with atomic_path(paths[name]) as tmp:
+            tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records[split]))
     with atomic_path(reports_root(layout) / "LATEST", suffix="") as tmp:
         tmp.write_text(out.name + "\n")
     return paths

@@ -74,7 +74,7 @@ def evaluation_report(context: AssetExecutionContext, config: EvaluationConfig,
     context.log.info(f"regression gate: {why}")
     from football_assets.core.spotter import report as spotter_report  # VLM only vs spotter vs cascade (issue 12)
 
-    cmp = spotter_report.for_report(layout, records, paths["json"].parent, config.iou_threshold)
+    cmp = spotter_report.for_report(layout, records["test"], paths["json"].parent, config.iou_threshold)
     h = rep["headline"]
     metadata = {f"eval/{k}": _num(h.get(k)) for k, _ in report.HEADLINE}
     metadata.update({f"eval_val/{k}": _num((rep.get("val_headline") or {}).get(k)) for k, _ in report.HEADLINE})
