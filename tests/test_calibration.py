@@ -36,6 +36,20 @@ def test_calibration_never_changes_the_ranking_and_lowers_ece():
     assert ece_cal < 0.1 < ece_raw
 
 
+def test_val_that_ranks_false_positives_higher_flattens_the_map_to_its_precision():
+    # an overfit model: its surest events are its timing errors; the map must keep the order (strictly
+    # increasing) yet say val's precision, not the bias of a fit whose slope was clipped afterwards
+    rng = np.random.default_rng(3)
+    z = rng.uniform(1, 6, 60)
+    correct = z < 2.5  # the true positives are the least confident
+    logps = [-math.log1p(math.exp(-x)) for x in z]
+    cal = calibration.fit(logps, correct, "v1")
+    after = np.array(cal.apply(logps))
+    assert np.all(np.diff(after[np.argsort(z)]) > 0)
+    assert after.mean() == pytest.approx(correct.mean(), abs=0.03)
+    assert calibration.reliability(after, correct)["ece"] < 0.1 < calibration.reliability(np.exp(logps), correct)["ece"]
+
+
 def test_confidences_within_1e17_of_one_keep_their_order():
     logps = [-1e-18, -1e-25, -1e-30, -0.5, -0.1]
     z = [calibration.logit_from_logp(x) for x in logps]

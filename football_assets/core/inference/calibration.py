@@ -61,6 +61,29 @@ class Calibration:
         return [self.apply_one(x) for x in logps]
 
 
+A_MIN = 1e-3  # the flattest slope allowed: the map stays strictly increasing
+
+
+def _newton(z, t, l2, loss, fit_a: bool, a: float = 1.0, b: float = 0.0) -> tuple[float, float]:
+    """Minimise ``loss(a, b)`` by Newton's method with step halving; with ``fit_a`` False only ``b`` moves."""
+    for _ in range(200):
+        p = _sigmoid(a * z + b)
+        w = p * (1 - p)
+        if fit_a:
+            g = np.array([np.sum((p - t) * z) + l2 * (a - 1), np.sum(p - t) + l2 * b])
+            h = np.array([[np.sum(w * z * z) + l2, np.sum(w * z)], [np.sum(w * z), np.sum(w) + l2]])
+            step = np.linalg.solve(h, g)
+        else:
+            step = np.array([0.0, (np.sum(p - t) + l2 * b) / (np.sum(w) + l2)])
+        now = loss(a, b)
+        while loss(a - step[0], b - step[1]) > now and np.max(np.abs(step)) > 1e-12:
+            step = step / 2
+        a, b = a - step[0], b - step[1]
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return float(a), float(b)
+
+
 def fit(logps: Sequence[float], correct: Sequence[bool], model_version: str = "", l2: float = 1e-2) -> Calibration:
     """Fit ``T`` and ``b`` on events' raw log confidences and whether each was a true positive. With no
     events, or only one kind, there is nothing to fit against and the identity is returned."""
@@ -76,19 +99,9 @@ def fit(logps: Sequence[float], correct: Sequence[bool], model_version: str = ""
         u = a * z + b
         return float(np.sum(np.logaddexp(0, u) - t * u) + l2 / 2 * ((a - 1) ** 2 + b ** 2))
 
-    a, b = 1.0, 0.0
-    for _ in range(200):  # Newton with step halving
-        p = _sigmoid(a * z + b)
-        g = np.array([np.sum((p - t) * z) + l2 * (a - 1), np.sum(p - t) + l2 * b])
-        w = p * (1 - p)
-        h = np.array([[np.sum(w * z * z) + l2, np.sum(w * z)], [np.sum(w * z), np.sum(w) + l2]])
-        step, now = np.linalg.solve(h, g), loss(a, b)
-        while loss(a - step[0], b - step[1]) > now and np.max(np.abs(step)) > 1e-12:
-            step = step / 2
-        a, b = a - step[0], b - step[1]
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    a = max(a, 1e-3)  # strictly increasing whatever val says: ranking is the model's
+    a, b = _newton(z, t, l2, loss, fit_a=True)
+    if a < A_MIN:  # val ranks true positives *below* false positives: keep the order (ranking is the model's),
+        a, b = _newton(z, t, l2, loss, fit_a=False, a=A_MIN)  # flatten it and refit the bias to val's precision
     return Calibration(temperature=float(1 / a), bias=float(b), model_version=model_version, n_events=len(z),
                        n_true_positive=n_pos)
 
