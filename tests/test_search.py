@@ -93,26 +93,6 @@ def test_above_the_rank_cap_events_with_all_words_come_first(con, monkeypatch):
     assert {h.clip_id for h in hits[:2]} == {"r1", "r2"} and len(hits) == 4
 
 
-def test_a_filtered_search_widens_past_the_newest_filtered_events_until_it_finds_enough(con, monkeypatch):
-    # the oldest red card is the only one saying "lunge"; the 8 newer ones do not, and goals flood the words
-    rows = [_row("old", "Red card", 1, 2, "Sent off for a lunge", conf=0.9)]
-    rows += [_row(f"n{i}", "Red card", 1, 2, f"Red card number {i}", conf=0.9) for i in range(8)]
-    rows += [_row(f"g{i}", "Goal", 1, 2, f"A lunge and a goal {i}", conf=0.9) for i in range(6)]
-    index.sync_kind(con, "prediction", {f"prediction:{r.clip_id}": [r] for r in rows})
-    monkeypatch.setattr(query, "RANK_CAP", 3)
-    monkeypatch.setattr(query, "FILTER_WINDOWS", (4, 8, None))
-    seen = []
-    levels = query._levels
-    monkeypatch.setattr(query, "_levels", lambda *a, **k: seen.append(a[-1]) or levels(*a, **k))
-    hits = query.search(con, "lunge", event="Red card", source="model", min_confidence=0.5, limit=1)
-    assert [h.clip_id for h in hits] == ["old"]
-    assert len(seen) == 3 and seen[0] > seen[1] > seen[2] == 0  # newest 4, then 8, then every filtered event
-    # enough hits among the newest filtered events: one pass, nothing older looked at
-    seen.clear()
-    hits = query.search(con, "red card", event="Red card", min_confidence=0.5, limit=2)
-    assert len(hits) == 2 and len(seen) == 1 and seen[0] > 0 and all(h.clip_id.startswith("n") for h in hits)
-
-
 def _library(tmp_path: Path) -> DataLayout:
     """Two real clips, one cut from a longer match at 30 s (raw facts), an annotation snapshot of one and
     predictions for the other."""

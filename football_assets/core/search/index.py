@@ -48,8 +48,6 @@ CREATE TABLE IF NOT EXISTS events(
 );
 CREATE INDEX IF NOT EXISTS events_origin ON events(origin);
 CREATE INDEX IF NOT EXISTS events_match ON events(match_id);
-CREATE INDEX IF NOT EXISTS events_event_source ON events(event, source);
-CREATE INDEX IF NOT EXISTS events_source ON events(source);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
     event, description, tags, content='events', content_rowid='id', tokenize='porter unicode61');
 CREATE TRIGGER IF NOT EXISTS events_ai AFTER INSERT ON events BEGIN

@@ -111,10 +111,6 @@ def _check_filters(con: sqlite3.Connection, event: str | None, match: str | None
 RANK_CAP = 4000
 #: In the large-result mode, how many of the newest matching events a query scores (per pass).
 LEVEL_CAP = 300
-#: In the large-result mode with filters: the text index is searched only among the newest this many
-#: filtered events, then (too few hits) ten times as many, then all: a filter whose events rarely contain the
-#: query's words no longer walks the filter's whole doclist in FTS5 before the first hit.
-FILTER_WINDOWS = (2_000, 20_000, None)
 
 _COLS = ("e.source, e.kind, e.clip_id, e.match_id, e.video, e.source_video, e.event, e.start_s, e.end_s, "
          "e.source_start_s, e.source_end_s, e.description, e.model_version, e.confidence")
@@ -141,10 +137,8 @@ def search(con: sqlite3.Connection, text: str, event: str | None = None, match: 
     over a bounded pool, the newest ``LEVEL_CAP`` events with any query word (of the class the query names,
     if it names one; of any class when that pool is not full); ``score`` = the distinct query words in
     the description + ``EVENT_WEIGHT`` if the class name matches; ties: shorter description (BM25's length
-    preference), then newest. With a filter the pool is first drawn from the newest ``FILTER_WINDOWS[0]``
-    filtered events, widened only when that yields fewer than ``limit`` hits. This keeps a query's cost
-    bounded whatever the library size; an older event can be missed when more than ``LEVEL_CAP`` newer ones
-    match as well."""
+    preference), then newest. This keeps a query's cost bounded whatever the library size; an older
+    event can be missed when more than ``LEVEL_CAP`` newer ones match as well."""
     fts_expression(text)  # the empty / no-words errors
     words = terms(text)
     _check_filters(con, event, match, source, min_confidence)
@@ -172,42 +166,25 @@ def search(con: sqlite3.Connection, text: str, event: str | None = None, match: 
                    "e.start_s LIMIT ?")
             rows = con.execute(sql, [any_expr, *args, int(limit)]).fetchall()
             return [Hit(i + 1, round(r[0], 4), *r[1:]) for i, r in enumerate(rows)]
-        if not where:
-            return _levels(con, text, words, tag_expr, cond, args, limit)
-        hits: list[Hit] = []
-        for n in FILTER_WINDOWS:  # the newest filtered events first, widening until ``limit`` hits are found
-            floor = _floor(con, cond, args, n)
-            hits = _levels(con, text, words, tag_expr, cond, args, limit, floor)
-            if len(hits) >= limit or floor == 0:
-                break
-        return hits
+        return _levels(con, text, words, tag_expr, cond, args, limit)
     except sqlite3.OperationalError as exc:  # defensive: expressions are built from quoted words only
         raise SearchError(f"query {text!r} could not be run on the index: {exc}") from None
 
 
-def _floor(con: sqlite3.Connection, cond: str, args: list, n: int | None) -> int:
-    """The id of the ``n``-th newest event passing the SQL filters (0: fewer than ``n``, or ``n`` None)."""
-    if n is None:
-        return 0
-    row = con.execute(f"SELECT e.id FROM events e{cond} ORDER BY e.id DESC LIMIT 1 OFFSET ?", [*args, n - 1]).fetchone()
-    return row[0] if row else 0
-
-
-def _levels(con, text, words, tag_expr, cond, args, limit, floor: int = 0) -> list[Hit]:
+def _levels(con, text, words, tag_expr, cond, args, limit) -> list[Hit]:
     """Coordination-level ranking for a query with more than ``RANK_CAP`` matches (see ``search``): a pool
     of the newest ``LEVEL_CAP`` events with any query word (of the query's class, if it names one, and of
-    any class; only events with id >= ``floor``), each scored by the query words it contains (FTS5
-    ``highlight`` marks them)."""
+    any class), each scored by the query words it contains (FTS5 ``highlight`` marks them)."""
     cls = class_of_query(text)
     prefer = [f' AND "{index.event_tag(cls)}"'] if cls and '"ev' not in tag_expr else []
     pool_sql = ("SELECT rowid, highlight(events_fts, 0, char(1), char(2)), highlight(events_fts, 1, char(1), char(2)) "
-                "FROM events_fts WHERE events_fts MATCH ? AND rowid >= ? ORDER BY rowid DESC LIMIT ?")
+                "FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid DESC LIMIT ?")
     body = " OR ".join(_quote(words))
     pool: dict[int, tuple] = {}
     for extra in [*prefer, ""]:
         if prefer and extra == "" and len(pool) >= LEVEL_CAP:
             break  # a full pool of the named class: other classes would rank below it anyway (no class bonus)
-        for rowid, ev, desc in con.execute(pool_sql, (f"({body}){tag_expr}{extra}", floor, LEVEL_CAP)):
+        for rowid, ev, desc in con.execute(pool_sql, (f"({body}){tag_expr}{extra}", LEVEL_CAP)):
             if rowid not in pool:
                 marked = {m.lower() for m in _MARKED.findall(desc)}
                 in_class = bool(_MARKED.search(ev))
