@@ -191,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         *table(reports),
         "",
         "VLM only vs spotter vs cascade on the test split (spotter thresholds chosen on val; a-mAP of the spotter "
-        "with its per-peak confidences, of the VLM and cascade with every confidence at 1.0):",
+        "with its per-peak confidences, of the VLM and cascade with the adapter's calibrated confidences (the spotter's where "
+        "it timed the event)):",
         "",
         *cascade_table(comparisons),
     ])
