@@ -22,14 +22,20 @@ def test_dense_spots_never_cost_more_windows_than_the_vlm_only_grid():
     # a spotter firing every 2 s: the windows tile like the grid (one per 6 s), not one per uncovered spot
     every_2s = [spot(float(t), 0.9) for t in range(0, 60, 2)]
     assert proposal_windows(every_2s, duration=60.0, threshold=0.5) == plan_windows(60.0, 8.0, 2.0)
+    # as many windows as the VLM-only grid: the grid itself is sent
+    many = [spot(t, 0.9) for t in (3.0, 11.0, 18.5)]
+    grid = plan_windows(20.0, 8.0, 2.0)
+    assert proposal_windows(many, duration=20.0, threshold=0.5) == [(0.0, 8.0), (7.0, 15.0), (12.0, 20.0)]
+    assert proposal_windows(many, duration=20.0, threshold=0.5, grid=grid) == grid
     # two spots 4.5 s apart: the second window overlaps the first by 2 s and still holds the spot 1 s inside
     assert proposal_windows([spot(10.0, 0.9), spot(15.5, 0.9)], duration=60.0, threshold=0.5) == [(6.0, 14.0), (12.0, 20.0)]
     rng = random.Random(0)
     for _ in range(200):
         duration = rng.uniform(9.0, 300.0)
         spots = [spot(rng.uniform(0, duration), rng.random()) for _ in range(rng.randint(1, 120))]
-        windows = proposal_windows(spots, duration, 0.3)
-        assert len(windows) <= len(plan_windows(duration, 8.0, 2.0))
+        grid = plan_windows(duration, 8.0, 2.0)
+        windows = proposal_windows(spots, duration, 0.3, grid=grid)
+        assert len(windows) <= len(grid)
         for s in spots:  # every confident spot lies in a sent window
             if s["confidence"] >= 0.3:
                 assert any(a <= s["time"] <= b for a, b in windows), (duration, s)

@@ -130,7 +130,8 @@ def cascade_video(video: str | Path, spotter, predictor=None, model_version: str
         vlm_events: list[dict] = []
         if predictor is not None:
             threshold = spotter.proposal_threshold if proposal_threshold is None else proposal_threshold
-            windows = proposal_windows(found["spots"], info.duration, threshold, window_s)
+            windows = proposal_windows(found["spots"], info.duration, threshold, window_s,
+                                       grid=analyze.plan_windows(info.duration, window_s, analyze.DEFAULT_OVERLAP_S))
             t1 = time.perf_counter()
             vlm_events = vlm_on_windows(predictor, clip, info.duration, windows, Path(tmp), progress, max_new_tokens,
                                         nms_iou)

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 
 def proposal_windows(spots: list[dict], duration: float, threshold: float, window: float = 8.0,
-                     overlap: float = 2.0) -> list[tuple[float, float]]:
+                     overlap: float = 2.0, grid: list[tuple[float, float]] | None = None) -> list[tuple[float, float]]:
     """Windows of ``window`` seconds (clipped to the video) to send to the VLM: one centred on the first
     uncovered spot >= ``threshold``, covering every later spot within it that is at least 1 s from its edges.
 
     A spot just past the previous window opens the next one so that the two overlap by ``overlap`` s (the
     spot still >= 1 s inside), so dense proposals tile the video like the VLM-only grid instead of stacking
-    half-overlapping windows. Never more windows than that grid (``analyze.plan_windows``): a spotter that
-    fires everywhere gets the grid itself, so the cascade never costs more VLM calls than VLM-only."""
-    from football_assets.core.inference.analyze import plan_windows
-
+    half-overlapping windows. ``grid``: the VLM-only windows of the same video (``analyze.plan_windows``);
+    when the proposals need as many, the grid itself is returned, so the cascade never costs more VLM calls
+    than VLM-only."""
     times = sorted(s["time"] for s in spots if s["confidence"] >= threshold)
     out: list[tuple[float, float]] = []
     for t in times:
@@ -37,11 +36,7 @@ def proposal_windows(spots: list[dict], duration: float, threshold: float, windo
             start = max(start, min(t - 1.0, out[-1][1] - overlap))
         start = min(max(0.0, start), max(0.0, duration - window))
         out.append((round(start, 3), round(min(duration, start + window), 3)))
-    if out and duration > 0:
-        grid = plan_windows(duration, window, min(overlap, window / 2))
-        if len(out) >= len(grid):
-            return grid
-    return out
+    return list(grid) if grid is not None and out and len(out) >= len(grid) else out
 
 
 def _overlap(a: dict, b: dict) -> bool:
