@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -753,8 +754,6 @@ def save_report(layout, rep: dict, records: dict[str, list[dict]]) -> dict[str, 
     paths = write_report(rep, out)
     if rep.get("adapter_dir") and (Path(rep["adapter_dir"]) / "adapter_config.json").exists():
         paths["adapter"] = keep_adapter(layout, Path(rep["adapter_dir"]), rep["model_version"])
-    import json
-
     for split, name in (("test", "answers"), ("val", "answers_val")):
         if split not in records:
             continue

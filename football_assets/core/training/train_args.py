@@ -15,7 +15,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
+from football_assets.core.prompts import FREE_TEXT_TASK
 from football_assets.core.training.model import get_spec
+
+#: The SFT sample tasks the trainer knows (``task`` of a splits sample); all are trained by default.
+TASKS = ("events", "grounding", FREE_TEXT_TASK)
 
 
 class TrainConfigError(ValueError):
@@ -46,7 +50,7 @@ class LoraArguments:
 class DataArguments:
     splits_dir: str = ""  # one splits version directory with train.jsonl (and val.jsonl)
     splits_version: str = ""
-    tasks: list[str] = field(default_factory=lambda: ["events", "grounding", "grounding_text"])
+    tasks: list[str] = field(default_factory=lambda: list(TASKS))
     max_train_samples: Optional[int] = None
     max_frames: Optional[int] = None  # video budget; None: the model spec's
     min_pixels: Optional[int] = None
@@ -175,9 +179,9 @@ class TrainConfig:
             raise TrainConfigError(f"splits_dir {self.splits_dir}: {train.name} missing (materialize sft_splits first)")
         if self.__dict__.get("deepspeed") and not Path(self.deepspeed).exists():
             raise TrainConfigError(f"deepspeed config {self.deepspeed} does not exist")
-        bad = sorted(set(self.tasks) - {"events", "grounding", "grounding_text"})
+        bad = sorted(set(self.tasks) - set(TASKS))
         if bad:
-            raise TrainConfigError(f"unknown task(s) {bad}; expected any of 'events', 'grounding', 'grounding_text'")
+            raise TrainConfigError(f"unknown task(s) {bad}; expected any of {', '.join(map(repr, TASKS))}")
 
     @property
     def adapter_path(self) -> Path:
