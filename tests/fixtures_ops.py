@@ -1,6 +1,7 @@
 """Operations fixtures: a temp Dagster home with our dagster.yaml, the Dagster UI started by `make up`'s
 script on a free port (with one demo clip registered), a throwaway PostgreSQL cluster, headless Chromium."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -30,6 +31,21 @@ def make_dagster_home(path: Path, config: Path = ROOT / "dagster.yaml") -> Path:
     return path
 
 
+@contextlib.contextmanager
+def instance_at(home: Path):
+    """The instance of a Dagster home, opened as Dagster's tools open it: with ``DAGSTER_HOME`` set to it
+    (our dagster.yaml reads it)."""
+    from dagster import DagsterInstance
+
+    saved = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        with DagsterInstance.from_config(str(home)) as instance:
+            yield instance
+    finally:
+        os.environ.pop("DAGSTER_HOME") if saved is None else os.environ.__setitem__("DAGSTER_HOME", saved)
+
+
 @pytest.fixture
 def ops_home(tmp_path) -> Path:
     """An empty DAGSTER_HOME holding the project's dagster.yaml."""
@@ -57,8 +73,6 @@ def dagster_ui(tmp_path_factory):
     """`deploy/up.sh` on a free port with a temp home and data root holding one registered demo
     clip (its partition added, the manifest listing only it, so the clip sensor has nothing to do);
     `down.sh` stops it afterwards."""
-    from dagster import DagsterInstance
-
     from football_assets.core.ingest import catalog
     from football_assets.core.ingest.sources import demo_sources
     from football_assets.core.layout import DataLayout
@@ -71,7 +85,7 @@ def dagster_ui(tmp_path_factory):
     manifest.write_text("demo: {clips: 1, seed: 0}\n")
     source = demo_sources(1)[0]
     catalog.register(DataLayout(data), [source])
-    with DagsterInstance.from_config(str(home)) as instance:
+    with instance_at(home) as instance:
         instance.add_dynamic_partitions(clip_partitions.name, [source.key])
 
     port = free_port()

@@ -20,7 +20,7 @@ from football_assets.defs.ingest.jobs import ingest_job
 from football_assets.defs.placement import CPU_TAGS, GPU_POOL, GPU_TRAINING_TAGS, K8S_CONFIG_TAG
 from football_assets.defs.training import schedules
 from football_assets.defs.training.jobs import training_job
-from tests.fixtures_ops import BIN, ROOT
+from tests.fixtures_ops import BIN, ROOT, instance_at
 
 DEPLOY = ROOT / "deploy"
 
@@ -34,7 +34,7 @@ def test_definitions_validate_with_workspace(ops_home):
 
 
 def test_instance_from_dagster_yaml(ops_home):
-    with DagsterInstance.from_config(str(ops_home)) as instance:
+    with instance_at(ops_home) as instance:
         assert not instance.telemetry_enabled
         assert not instance.nux_enabled
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
@@ -43,7 +43,7 @@ def test_instance_from_dagster_yaml(ops_home):
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
         assert not instance.run_retries_retry_on_asset_or_op_failure
         assert instance.run_monitoring_enabled
-        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        assert type(instance.event_log_storage).__name__ == "PooledSqliteEventLogStorage"
         assert list(ops_home.rglob("*.db")), "no SQLite database under DAGSTER_HOME"
 
         assert pools.apply(instance) == {"gpu": 1}
@@ -60,7 +60,7 @@ def test_make_dagster_home_sets_gpu_pool(tmp_path):
                              text=True, timeout=120)
         assert out.returncode == 0, out.stdout + out.stderr
     assert (home / "dagster.yaml").read_text() == (ROOT / "dagster.yaml").read_text()
-    with DagsterInstance.from_config(str(home)) as instance:
+    with instance_at(home) as instance:
         assert instance.event_log_storage.get_concurrency_info("gpu").slot_count == 1
 
 
