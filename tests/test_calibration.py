@@ -7,7 +7,7 @@ import pytest
 
 from football_assets.core import prompts
 from football_assets.core.annotation import ls_export
-from football_assets.core.evaluation import report
+from football_assets.core.evaluation import metrics, report
 from football_assets.core.inference import calibration, confidence
 
 
@@ -30,7 +30,7 @@ def test_calibration_never_changes_the_ranking_and_lowers_ece():
     assert np.all((after > 0) & (after <= 1))
     order = np.argsort(raw, kind="stable")
     assert np.all(np.diff(after[order]) > 0)  # strictly increasing: no pair swapped, none merged
-    assert calibration.auroc(after, test_correct) == pytest.approx(calibration.auroc(raw, test_correct))
+    assert metrics.auroc(after, test_correct) == pytest.approx(metrics.auroc(raw, test_correct))
     ece_raw = calibration.reliability(raw, test_correct)["ece"]
     ece_cal = calibration.reliability(after, test_correct)["ece"]
     assert ece_cal < 0.1 < ece_raw
@@ -70,9 +70,9 @@ def test_fit_with_one_kind_of_event_is_the_identity_and_save_load_checks_the_ver
 
 
 def test_auroc_and_pr_curve_and_reliability_by_hand():
-    assert calibration.auroc([0.9, 0.8, 0.3], [True, False, True]) == pytest.approx(0.5)
-    assert calibration.auroc([0.9, 0.9], [True, False]) == pytest.approx(0.5)
-    assert calibration.auroc([0.9], [True]) is None
+    assert metrics.auroc([0.9, 0.8, 0.3], [True, False, True]) == pytest.approx(0.5)
+    assert metrics.auroc([0.9, 0.9], [True, False]) == pytest.approx(0.5)
+    assert metrics.auroc([0.9], [True]) is None
     pr = calibration.pr_curve([0.9, 0.8, 0.3], [True, False, True], n_true=4)
     assert pr["precision"] == pytest.approx([1.0, 0.5, 2 / 3]) and pr["recall"] == pytest.approx([0.25, 0.25, 0.5])
     assert calibration.pr_curve([], [], n_true=2)["recall"] == []

@@ -33,8 +33,11 @@ def test_comparison_columns_curves_and_timelines(cascade_root, tmp_path):  # noq
     assert set(cols) == {"VLM only", "spotter", "cascade"}
     assert cols["VLM only"]["f1"] == 1.0 and cols["VLM only"]["mean_tiou"] == 1.0
     for col in cols.values():
-        assert set(col) == {"precision", "recall", "f1", "mean_tiou", "n_predicted", "tight_a_mAP", "loose_a_mAP"}
+        assert set(col) == {"precision", "recall", "f1", "mean_tiou", "n_predicted", "tight_a_mAP", "loose_a_mAP",
+                            "conf_auroc"}
         assert 0 <= col["f1"] <= 1 and 0 <= col["tight_a_mAP"] <= 1 and 0 <= col["loose_a_mAP"] <= 1
+        assert col["conf_auroc"] is None or 0 <= col["conf_auroc"] <= 1
+    assert cols["VLM only"]["conf_auroc"] is None  # every answer is right: no false positive to rank against
     # the cascade keeps every spotter interval, and adds the VLM's own events only on clips sent to it
     assert cols["cascade"]["n_predicted"] >= cols["spotter"]["n_predicted"]
     if section["clips_sent_to_vlm"] == 0:
@@ -49,6 +52,15 @@ def test_comparison_columns_curves_and_timelines(cascade_root, tmp_path):  # noq
     assert len(section["timeline_pngs"]) == 1
     md = spotter_report.to_markdown(section)
     assert "| f1 | 1.000 |" in md and "pr_curves.png" in md
+
+
+def test_each_column_says_how_well_its_confidences_separate_true_from_false_positives():
+    goal = {"event": "Goal", "start_time": 2.0, "end_time": 4.0}
+    right, wrong = {**goal, "confidence": 0.3}, {**goal, "start_time": 6.0, "end_time": 7.0}
+    clips = {"a": ([goal], [right, {**wrong, "confidence": 0.1}]), "b": ([goal], [{**right, "confidence": 0.9}])}
+    assert spotter_report._scores(clips, None, 0.5)["conf_auroc"] == 1.0
+    clips["c"] = ([], [{**wrong, "confidence": 0.6}])  # a false positive above one of the two true ones
+    assert spotter_report._scores(clips, None, 0.5)["conf_auroc"] == 0.75
 
 
 def test_section_says_why_when_there_is_no_usable_spotter(cascade_root, tmp_path):  # noqa: F811
@@ -73,5 +85,6 @@ def test_evaluation_report_asset_shows_the_comparison(cascade_root, tmp_path):  
     md = result.asset_materializations_for_node("evaluation_report")[0].metadata
     assert "| metric | VLM only | spotter | cascade |" in md["spotter_comparison"].value
     assert 0 <= md["eval/cascade_f1"].value <= 1 and 0 <= md["eval/spotter_tight_a_mAP"].value <= 1
+    assert "eval/cascade_conf_auroc" in md
     saved = json.loads(next((layout.reports_dir / "evaluation").rglob("spotter_comparison.json")).read_text())
     assert saved["available"] and saved["n_clips"] == 1  # the one events sample among the 2 answered

@@ -62,6 +62,25 @@ def match_events(gt: Sequence[dict], pred: Sequence[dict], threshold: float = 0.
     return greedy_match(gt, pred, threshold, same_class=True)
 
 
+def labelled_events(clips: dict[str, tuple[Sequence[dict], Sequence[dict]]], threshold: float = 0.5) -> list[tuple[dict, bool]]:
+    """Every predicted event with whether it is a true positive (matched by ``match_events``)."""
+    out = []
+    for gt, pred in clips.values():
+        hit = {p for _, p, _ in match_events(gt, pred, threshold)}
+        out += [(e, i in hit) for i, e in enumerate(pred)]
+    return out
+
+
+def auroc(conf: Sequence[float], correct: Sequence[bool]) -> float | None:
+    """P(a true positive's confidence > a false positive's), ties counted half; None without both kinds."""
+    c, y = np.asarray(conf, dtype=np.float64), np.asarray(correct, dtype=bool)
+    pos, neg = c[y], c[~y]
+    if not len(pos) or not len(neg):
+        return None
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (len(pos) * len(neg)))
+
+
 def _prf(tp: int, fp: int, fn: int) -> dict:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0

@@ -133,15 +133,6 @@ def with_confidences(record: dict, parsed: list[dict], cal: calibration.Calibrat
              "confidence": cal.apply_one(s["raw_logp"]) if cal else s["raw_confidence"]} for e, s in zip(parsed, scores)]
 
 
-def labelled_events(clips: dict[str, tuple[Sequence[dict], Sequence[dict]]], threshold: float) -> list[tuple[dict, bool]]:
-    """Every predicted event with whether it is a true positive (matched by ``metrics.match_events``)."""
-    out = []
-    for gt, pred in clips.values():
-        hit = {p for _, p, _ in metrics.match_events(gt, pred, threshold)}
-        out += [(e, i in hit) for i, e in enumerate(pred)]
-    return out
-
-
 def confidence_metrics(clips: dict[str, tuple[Sequence[dict], Sequence[dict]]], threshold: float,
                        calibrated: bool) -> dict:
     """What the report shows about confidences: tight a-mAP with them, AUROC of true vs false positives
@@ -152,13 +143,13 @@ def confidence_metrics(clips: dict[str, tuple[Sequence[dict], Sequence[dict]]], 
     out = {"tight_a_mAP": metrics.soccernet_average_map(gts, preds, metrics.TIGHT_TOLERANCES)["a_mAP"],
            "auroc": None, "ece_raw": None, "ece_calibrated": None, "reliability_raw": None,
            "reliability_calibrated": None, "pr_curves": {}, "n_events": 0}
-    events = [(e, ok) for e, ok in labelled_events(clips, threshold) if "raw_logp" in e]
+    events = [(e, ok) for e, ok in metrics.labelled_events(clips, threshold) if "raw_logp" in e]
     if not events:
         return out
     ok = [y for _, y in events]
     raw = calibration.reliability([e["raw_confidence"] for e, _ in events], ok)
     out.update(n_events=len(events), n_true_positive=int(sum(ok)), reliability_raw=raw, ece_raw=raw["ece"],
-               auroc=calibration.auroc([calibration.logit_from_logp(e["raw_logp"]) for e, _ in events], ok))
+               auroc=metrics.auroc([calibration.logit_from_logp(e["raw_logp"]) for e, _ in events], ok))
     if calibrated:
         cal = calibration.reliability([e["confidence"] for e, _ in events], ok)
         out.update(reliability_calibrated=cal, ece_calibrated=cal["ece"])
@@ -611,7 +602,7 @@ def fit_calibration(records: Sequence[dict], threshold: float, model_version: st
         except prompts.AnswerParseError:
             parsed = []
         clips[r["id"]] = (list(r["target"]), with_confidences(r, parsed))
-    events = [(e, ok) for e, ok in labelled_events(clips, threshold) if "raw_logp" in e]
+    events = [(e, ok) for e, ok in metrics.labelled_events(clips, threshold) if "raw_logp" in e]
     return calibration.fit([e["raw_logp"] for e, _ in events], [ok for _, ok in events], model_version)
 
 

@@ -147,16 +147,6 @@ def reliability(conf: Sequence[float], correct: Sequence[bool], bins: int = 10) 
     return {"ece": float(ece) if len(c) else None, "bins": rows, "n": len(c)}
 
 
-def auroc(conf: Sequence[float], correct: Sequence[bool]) -> float | None:
-    """P(a true positive's confidence > a false positive's), ties counted half; None without both kinds."""
-    c, y = np.asarray(conf, dtype=np.float64), np.asarray(correct, dtype=bool)
-    pos, neg = c[y], c[~y]
-    if not len(pos) or not len(neg):
-        return None
-    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
-    return float(greater / (len(pos) * len(neg)))
-
-
 def pr_curve(conf: Sequence[float], correct: Sequence[bool], n_true: int) -> dict:
     """Precision and recall of the events with confidence >= each distinct confidence (highest first)."""
     c, y = np.asarray(conf, dtype=np.float64), np.asarray(correct, dtype=np.float64)

@@ -50,10 +50,12 @@ def _scores(clips: dict[str, tuple[list, list]], spots: dict[str, list] | None, 
     det = metrics.detection_scores(pairs, iou)
     gts = {k: v[0] for k, v in clips.items()}
     preds = spots if spots is not None else {k: v[1] for k, v in clips.items()}
+    labelled = metrics.labelled_events(clips, iou)
     return {"precision": det["micro"]["precision"], "recall": det["micro"]["recall"], "f1": det["micro"]["f1"],
             "mean_tiou": det["mean_tiou"], "n_predicted": sum(len(p) for _, p in pairs),
             "tight_a_mAP": metrics.soccernet_average_map(gts, preds, metrics.TIGHT_TOLERANCES)["a_mAP"],
-            "loose_a_mAP": metrics.soccernet_average_map(gts, preds, metrics.LOOSE_TOLERANCES)["a_mAP"]}
+            "loose_a_mAP": metrics.soccernet_average_map(gts, preds, metrics.LOOSE_TOLERANCES)["a_mAP"],
+            "conf_auroc": metrics.auroc([e["confidence"] for e, _ in labelled], [ok for _, ok in labelled])}
 
 
 def pr_curves(clips: dict[str, tuple[list, list]], iou: float = 0.5) -> dict[str, dict[str, list[float]]]:
@@ -192,7 +194,7 @@ def to_markdown(section: dict) -> str:
     """The section as Markdown (a table, then the pictures by file name)."""
     if not section.get("available"):
         return f"## VLM only vs spotter vs cascade\n\nNot shown: {section.get('reason', 'no spotter')}.\n"
-    keys = ("precision", "recall", "f1", "mean_tiou", "tight_a_mAP", "loose_a_mAP", "n_predicted")
+    keys = ("precision", "recall", "f1", "mean_tiou", "tight_a_mAP", "loose_a_mAP", "conf_auroc", "n_predicted")
 
     def fmt(v):
         return "–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
@@ -201,7 +203,9 @@ def to_markdown(section: dict) -> str:
              f"{section['n_clips']} test clips, event matching at tIoU {section['iou_threshold']}; spotter "
              f"{section['spotter_version']}; the cascade sent {section['clips_sent_to_vlm']} of them to the VLM "
              f"(spot confidence >= {section['proposal_threshold']:.2f}). a-mAP: VLM only with its own confidences "
-             "(1.0 when it gives none), spotter on every peak with its score, cascade on the fused events.", "",
+             "(1.0 when it gives none), spotter on every peak with its score, cascade on the fused events. "
+             "conf_auroc: how well each column's confidences separate its true from its false positives "
+             "(0.5: not at all).", "",
              "| metric | " + " | ".join(COLUMNS) + " |", "|---|" + "---|" * len(COLUMNS)]
     for k in keys:
         lines.append(f"| {k} | " + " | ".join(fmt(section["columns"][c][k]) for c in COLUMNS) + " |")

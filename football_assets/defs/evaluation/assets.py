@@ -87,7 +87,7 @@ def evaluation_report(context: AssetExecutionContext, config: EvaluationConfig,
         "confusion_png": MetadataValue.path(str(paths["confusion"])),
         "spotter_comparison": MetadataValue.md(spotter_report.to_markdown(cmp)),
         **{f"eval/{c.replace(' ', '_').lower()}_{k}": _num(v) for c, col in cmp.get("columns", {}).items()
-           for k, v in col.items() if k in ("f1", "tight_a_mAP")},
+           for k, v in col.items() if k in ("f1", "tight_a_mAP", "conf_auroc")},
     })
     version = hashlib.sha256(json.dumps([rep["model_version"], rep["splits_version"], config.iou_threshold,
                                          h], sort_keys=True, default=str).encode()).hexdigest()[:16]
