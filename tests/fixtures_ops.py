@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -37,13 +38,8 @@ def instance_at(home: Path):
     (our dagster.yaml reads it)."""
     from dagster import DagsterInstance
 
-    saved = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home)
-    try:
-        with DagsterInstance.from_config(str(home)) as instance:
-            yield instance
-    finally:
-        os.environ.pop("DAGSTER_HOME") if saved is None else os.environ.__setitem__("DAGSTER_HOME", saved)
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(home)}), DagsterInstance.from_config(str(home)) as instance:
+        yield instance
 
 
 @pytest.fixture
