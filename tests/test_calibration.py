@@ -119,6 +119,22 @@ def test_report_scores_confidences_beside_the_unchanged_figures():
     assert m["confidence"]["pr_curves"]["Goal"]["precision"] == pytest.approx([1.0, 1.0, 2 / 3, 0.5])
 
 
+def test_report_tells_wrong_events_from_badly_placed_ones():
+    """A sure event placed badly (overlapping, tIoU < 0.5) and an unsure event of a class that is not there:
+    at tIoU 0.5 both are false positives, at any overlap only the wrong class is."""
+    goal = {"event": "Goal", "start_time": 1.0, "end_time": 3.0, "description": "x"}
+    late = {"event": "Goal", "start_time": 2.5, "end_time": 5.0, "description": "x"}  # tIoU 0.125
+    foul = {"event": "Foul", "start_time": 1.0, "end_time": 3.0, "description": "x"}
+    recs = []
+    for i, (pred, logps) in enumerate([([goal], [-0.2]), ([late], [-0.05]), ([foul], [-1.0])]):
+        recs.append({"id": f"s{i}", "clip_id": f"c{i}", "task": "events", "target": [goal], "raw": prompts.format_events(pred),
+                     "scores": [{"raw_logp": x, "raw_confidence": math.exp(x), "time_confidence": 1.0} for x in logps]})
+    conf = report.score_records(recs)["confidence"]
+    assert conf["auroc"] == 0.5  # the true positive sits between a surer and a less sure false positive
+    assert conf["auroc_overlap"] == 1.0  # both placed events rank above the wrong class
+    assert report.headline(report.score_records(recs))["conf_auroc_overlap"] == 1.0
+
+
 def test_label_studio_task_score_is_the_least_certain_event_or_no_event_probability():
     events = [{"event": "Goal", "start_time": 1.0, "end_time": 2.0, "confidence": 0.9},
               {"event": "Foul", "start_time": 3.0, "end_time": 4.0, "confidence": 0.4}]

@@ -54,6 +54,9 @@ LOOSE_TOLERANCES = tuple(range(5, 65, 5))  # seconds, SoccerNet "loose" (v1/v2)
 SOCCERNET_FRAMERATE = 2
 SOCCERNET_MAX_FRAMES_S = 120 * 60  # the official per-half label vector length, in seconds
 
+#: A tIoU threshold that matches any overlap at all (tIoU > 0): "the right class at about the right time".
+ANY_OVERLAP = 1e-9
+
 Pair = tuple[Sequence[dict], Sequence[dict]]
 
 

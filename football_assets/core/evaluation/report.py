@@ -50,6 +50,7 @@ HEADLINE = (
     ("grounding_accuracy", "Grounding accuracy (class questions)"),
     ("free_text_grounding_accuracy", "Free-text grounding accuracy (described moments)"),
     ("conf_auroc", "Confidence AUROC, true vs false positives"),
+    ("conf_auroc_overlap", "Confidence AUROC, right class at any overlap vs not"),
     ("ece_raw", "Confidence ECE, raw (lower is better)"),
     ("ece_calibrated", "Confidence ECE, calibrated on val (lower is better)"),
 )
@@ -137,11 +138,15 @@ def confidence_metrics(clips: dict[str, tuple[Sequence[dict], Sequence[dict]]], 
                        calibrated: bool) -> dict:
     """What the report shows about confidences: tight a-mAP with them, AUROC of true vs false positives
     (on the raw log confidence: the exact ranking), reliability and ECE raw and (``calibrated``) after
-    calibration, and a precision-recall curve per class. Keys are None where no event has a confidence."""
+    calibration, and a precision-recall curve per class. Keys are None where no event has a confidence.
+
+    ``auroc_overlap`` is the same AUROC with a true positive being the right class at any overlap with a
+    true event (``metrics.ANY_OVERLAP``): the confidence scores *whether and what*, not *when* (times
+    have their own ``time_confidence``), so the two AUROCs tell wrong events from badly placed ones."""
     gts = {k: v[0] for k, v in clips.items()}
     preds = {k: v[1] for k, v in clips.items()}
     out = {"tight_a_mAP": metrics.soccernet_average_map(gts, preds, metrics.TIGHT_TOLERANCES)["a_mAP"],
-           "auroc": None, "ece_raw": None, "ece_calibrated": None, "reliability_raw": None,
+           "auroc": None, "auroc_overlap": None, "ece_raw": None, "ece_calibrated": None, "reliability_raw": None,
            "reliability_calibrated": None, "pr_curves": {}, "n_events": 0}
     events = [(e, ok) for e, ok in metrics.labelled_events(clips, threshold) if "raw_logp" in e]
     if not events:
@@ -150,6 +155,9 @@ def confidence_metrics(clips: dict[str, tuple[Sequence[dict], Sequence[dict]]], 
     raw = calibration.reliability([e["raw_confidence"] for e, _ in events], ok)
     out.update(n_events=len(events), n_true_positive=int(sum(ok)), reliability_raw=raw, ece_raw=raw["ece"],
                auroc=metrics.auroc([calibration.logit_from_logp(e["raw_logp"]) for e, _ in events], ok))
+    overlap = [(e, y) for e, y in metrics.labelled_events(clips, metrics.ANY_OVERLAP) if "raw_logp" in e]
+    out["auroc_overlap"] = metrics.auroc([calibration.logit_from_logp(e["raw_logp"]) for e, _ in overlap],
+                                         [y for _, y in overlap])
     if calibrated:
         cal = calibration.reliability([e["confidence"] for e, _ in events], ok)
         out.update(reliability_calibrated=cal, ece_calibrated=cal["ece"])
@@ -208,7 +216,8 @@ def headline(m: dict | None) -> dict:
         "rougeL_prior": m["descriptions"].get("prior_rougeL"), "bleu_prior": m["descriptions"].get("prior_bleu"),
         "valid_json_rate": m["valid_json"]["rate"], "grounding_accuracy": m["grounding"]["accuracy"],
         "free_text_grounding_accuracy": (m.get("free_text_grounding") or {}).get("accuracy"),
-        **({"tight_a_mAP_conf": c["tight_a_mAP"], "conf_auroc": c["auroc"], "ece_raw": c["ece_raw"],
+        **({"tight_a_mAP_conf": c["tight_a_mAP"], "conf_auroc": c["auroc"],
+            "conf_auroc_overlap": c.get("auroc_overlap"), "ece_raw": c["ece_raw"],
             "ece_calibrated": c["ece_calibrated"]} if (c := m.get("confidence")) else {}),
     }
 
@@ -413,7 +422,8 @@ def _tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                              str(c.get("n", "n/a")), _fmt(c.get("confidence")), _fmt(c.get("accuracy"))])
         tables.append(("Event confidences (this adapter, test)", ["measure", "value"], [
             ["events with a confidence (true positives)", f"{conf['n_events']} ({conf.get('n_true_positive')})"],
-            ["AUROC, true vs false positives", _fmt(conf["auroc"])],
+            [f"AUROC, true vs false positives (tIoU >= {m['threshold']})", _fmt(conf["auroc"])],
+            ["AUROC, right class at any overlap vs not (whether and what, not when)", _fmt(conf.get("auroc_overlap"))],
             ["ECE raw", _fmt(conf["ece_raw"])], ["ECE calibrated on val", _fmt(conf["ece_calibrated"])],
             ["tight a-mAP, every confidence 1.0", _fmt(m["soccernet"]["tight"]["a_mAP"])],
             ["tight a-mAP, the model's confidences", _fmt(conf["tight_a_mAP"])]]))
