@@ -7,7 +7,8 @@ Prints the figures and writes them to bench/RESULTS.md (section "## Ingest").
    worker pool (the cores). Goals: <= 1.5 on 64 demo-sized clips, <= 1.15 on 16 clips of 30 s 720p25.
 2. Clips encoded when one clip is added to 50 (goal: exactly 1), through the sources sensor's request.
 3. The ingest phase of a re-run after a complete one / the first run (goal <= 10%).
-Each pair is measured ``--repeat`` times, interleaved, on a fresh instance and data directory each time.
+Each pair is measured ``--repeat`` times, interleaved with the order swapped each time, on a fresh
+instance and data directory each time.
 """
 
 import argparse
@@ -109,20 +110,28 @@ def children_cpu() -> float:
 
 
 def compare(work: Path, label: str, clips: list[Path], workers: int, repeat: int) -> tuple[str, list[float]]:
-    """Bare ffmpeg then the CLI, ``repeat`` times, interleaved. Wall time is the goal's measure; CPU time
-    (the processes' own, so less moved by other load on the machine) says where the extra goes."""
-    rows = []
-    for r in range(repeat):
+    """Bare ffmpeg and the CLI, ``repeat`` times, interleaved, the order swapped each time (so a drift in
+    the machine's speed does not favour either). Wall time is the goal's measure; CPU time (the processes'
+    own, so less moved by other load on the machine) says where the extra goes."""
+
+    def timed(fn) -> tuple[float, float]:
         c0 = children_cpu()
-        bare = bare_ffmpeg(clips, work / "bare", workers)
-        c1 = children_cpu()
+        wall = fn()
+        return wall, children_cpu() - c0
+
+    def cli() -> float:
         user = UserPath(work, f"user-{label}")
         user.write_manifest(clips)
-        cli, _ = user.ingest()
-        c2 = children_cpu()
-        rows.append((bare, cli, c1 - c0, c2 - c1))
-        print(f"  {label} #{r + 1}: bare {bare:.1f} s ({c1 - c0:.1f} s CPU), CLI {cli:.1f} s ({c2 - c1:.1f} s CPU), "
-              f"ratio {cli / bare:.2f} (CPU {(c2 - c1) / (c1 - c0):.2f})", flush=True)
+        return user.ingest()[0]
+
+    rows = []
+    for r in range(repeat):
+        runs = {"bare": lambda: bare_ffmpeg(clips, work / "bare", workers), "cli": cli}
+        measured = {name: timed(runs[name]) for name in (("bare", "cli") if r % 2 == 0 else ("cli", "bare"))}
+        (bare, bare_cpu), (ours, ours_cpu) = measured["bare"], measured["cli"]
+        rows.append((bare, ours, bare_cpu, ours_cpu))
+        print(f"  {label} #{r + 1} ({'bare first' if r % 2 == 0 else 'CLI first'}): bare {bare:.1f} s ({bare_cpu:.1f} s CPU), "
+              f"CLI {ours:.1f} s ({ours_cpu:.1f} s CPU), ratio {ours / bare:.2f} (CPU {ours_cpu / bare_cpu:.2f})", flush=True)
     ratios = [c / b for b, c, _, _ in rows]
     cpu = [cc / bc for _, _, bc, cc in rows]
     line = (f"| {label} | {len(clips)} | {' / '.join(f'{b:.1f}' for b, *_ in rows)} | "
@@ -137,7 +146,7 @@ def main() -> None:
     parser.add_argument("--hd", type=int, default=16, help="clips of 30 s 1280x720@25")
     parser.add_argument("--base", type=int, default=50, help="clips before one is added")
     parser.add_argument("--demo-rerun", type=int, default=128, help="synthetic demo clips for the re-run figure (make demo: 128)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each pair (single runs move by +-0.2 here)")
     parser.add_argument("--work", default="", help="working folder (default: a temp dir, removed after)")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-ingest-"))
