@@ -3,6 +3,8 @@ modes, and the demo driver's console output. Real ffmpeg, real Dagster runs."""
 
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 from dagster import AssetKey, DagsterInstance, build_sensor_context, execute_job, materialize, reconstructable
@@ -11,6 +13,7 @@ from dagster._core.storage.partition_status_cache import get_and_update_asset_st
 from football_assets.core.fsutil import atomic_dir, write_json
 from football_assets.defs.ingest.assets import ingest_clips
 from football_assets.defs.ingest.partitions import clip_partitions, clip_ranges
+from tests.fixtures_ops import ROOT, make_dagster_home
 from tests.fixtures_video import failure_message, leftovers
 
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
@@ -110,30 +113,42 @@ def test_clip_ranges_cover_only_the_given_keys():
         clip_ranges(["nope"], order)
 
 
-def test_demo_driver_and_sensor_batch_and_print_one_line_per_failed_clip(tmp_path, media, monkeypatch, capsys):
+def ingest_cli() -> subprocess.CompletedProcess:
+    """``football-events demo --ingest-only`` in its own process, as a user runs it (this checkout's code)."""
+    entry = "import sys; from football_assets.cli.main import main; sys.exit(main())"  # the console script's
+    return subprocess.run([sys.executable, "-c", entry, "demo", "--ingest-only"], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
+
+
+def test_demo_driver_and_sensor_batch_and_print_one_line_per_failed_clip(tmp_path, media, monkeypatch):
+    """The CLI on the project's dagster.yaml (the pooled event log), as `make` sets it up. (In process under
+    pytest's output capture it cannot run: every Dagster run on an instance with a dagster.yaml calls
+    ``logging.config.dictConfig``, which closes all logging handlers, and absl's handler, which rouge-score
+    imports, then closes the stream it was made with: pytest's own capture file.)"""
     from football_assets.cli import demo
     from football_assets.defs.ingest.sensors import clip_sources_sensor
     from resources import DataDirResource
 
-    home = tmp_path / "dagster_home"
-    home.mkdir()
+    home = make_dagster_home(tmp_path / "dagster_home")
     manifest = tmp_path / "sources.yaml"
     for name, value in {"DAGSTER_HOME": home, "FOOTBALL_DATA_DIR": tmp_path / "data", "FOOTBALL_MANIFEST": manifest}.items():
         monkeypatch.setenv(name, str(value))
     clips = [media.good("a.mp4", 1.0), media.text_file(), media.good("b.mp4", 1.0)]
     manifest.write_text("sources:\n" + "".join(f"  - path: {p}\n" for p in clips))
-    assert demo.main(["--ingest-only"]) == 0
-    out = capsys.readouterr().out
-    failed = [ln for ln in out.splitlines() if ": not a readable video" in ln]
+    first = ingest_cli()
+    out = first.stdout + first.stderr
+    assert first.returncode == 0, out
+    failed = [ln for ln in first.stdout.splitlines() if ": not a readable video" in ln]
     assert len(failed) == 1 and failed[0].startswith("file-") and failed[0].split(": ")[0].count(" ") == 0, out
-    assert "Traceback" not in out and "ingest: 2 ok, 1 failed" in out
+    assert "Traceback" not in out and "ingest: 2 ok, 1 failed" in first.stdout
     bad = failed[0].split(": ")[0]
     with DagsterInstance.get() as instance:
+        assert type(instance.event_log_storage).__name__ == "PooledSqliteEventLogStorage"
         runs = instance.get_runs()
         assert len(runs) == 1 and runs[0].tags[RANGE[0]] != runs[0].tags[RANGE[1]]  # one run for the three clips
     # A re-run skips the two clips that are materialized and current; only the bad one is tried again.
-    assert demo.main(["--ingest-only"]) == 0
-    assert "2 of 3 clips up to date" in capsys.readouterr().out
+    again = ingest_cli()
+    assert again.returncode == 0 and "2 of 3 clips up to date" in again.stdout, again.stdout + again.stderr
     with DagsterInstance.get() as instance:
         rerun = instance.get_runs(limit=1)[0]
         assert (rerun.tags[RANGE[0]], rerun.tags[RANGE[1]]) == (bad, bad)
