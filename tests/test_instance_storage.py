@@ -80,6 +80,20 @@ def test_open_engines_are_bounded_and_wipe_starts_clean(home, monkeypatch):
         assert [r.event_log_entry.message for r in storage.get_records_for_run(runs[0].run_id).records] == ["after wipe"]
 
 
+def test_one_instance_serves_many_threads(home):
+    """The webserver and the ingest op use one instance from several threads; the kept connections must
+    move between them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with DagsterInstance.get() as instance:
+        job = define_asset_job("j", [tiny]).resolve(asset_graph=_graph())
+        run = instance.create_run_for_job(job)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: instance.report_engine_event(f"from thread {i}", run), range(12)))
+        messages = {r.event_log_entry.message for r in instance.event_log_storage.get_records_for_run(run.run_id).records}
+    assert {f"from thread {i}" for i in range(12)} <= messages
+
+
 def test_the_event_log_needs_dagster_home(tmp_path, monkeypatch):
     home = make_dagster_home(tmp_path / "home")
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
