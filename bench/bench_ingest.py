@@ -124,9 +124,9 @@ def compare(work: Path, label: str, clips: list[Path], workers: int, repeat: int
         user.write_manifest(clips)
         return user.ingest()[0]
 
+    runs = {"bare": lambda: bare_ffmpeg(clips, work / "bare", workers), "cli": cli}
     rows = []
     for r in range(repeat):
-        runs = {"bare": lambda: bare_ffmpeg(clips, work / "bare", workers), "cli": cli}
         measured = {name: timed(runs[name]) for name in (("bare", "cli") if r % 2 == 0 else ("cli", "bare"))}
         (bare, bare_cpu), (ours, ours_cpu) = measured["bare"], measured["cli"]
         rows.append((bare, ours, bare_cpu, ours_cpu))

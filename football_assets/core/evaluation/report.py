@@ -134,6 +134,16 @@ def with_confidences(record: dict, parsed: list[dict], cal: calibration.Calibrat
              "confidence": cal.apply_one(s["raw_logp"]) if cal else s["raw_confidence"]} for e, s in zip(parsed, scores)]
 
 
+def _scored_events(clips: dict[str, tuple[Sequence[dict], Sequence[dict]]], threshold: float) -> list[tuple[dict, bool]]:
+    """``metrics.labelled_events`` of the events that carry the model's confidence (``raw_logp``)."""
+    return [(e, ok) for e, ok in metrics.labelled_events(clips, threshold) if "raw_logp" in e]
+
+
+def _auroc(events: list[tuple[dict, bool]]) -> float | None:
+    """AUROC of true vs false positives on the logit of the raw log confidence (the exact ranking)."""
+    return metrics.auroc([calibration.logit_from_logp(e["raw_logp"]) for e, _ in events], [ok for _, ok in events])
+
+
 def confidence_metrics(clips: dict[str, tuple[Sequence[dict], Sequence[dict]]], threshold: float,
                        calibrated: bool) -> dict:
     """What the report shows about confidences: tight a-mAP with them, AUROC of true vs false positives
@@ -148,16 +158,13 @@ def confidence_metrics(clips: dict[str, tuple[Sequence[dict], Sequence[dict]]], 
     out = {"tight_a_mAP": metrics.soccernet_average_map(gts, preds, metrics.TIGHT_TOLERANCES)["a_mAP"],
            "auroc": None, "auroc_overlap": None, "ece_raw": None, "ece_calibrated": None, "reliability_raw": None,
            "reliability_calibrated": None, "pr_curves": {}, "n_events": 0}
-    events = [(e, ok) for e, ok in metrics.labelled_events(clips, threshold) if "raw_logp" in e]
+    events = _scored_events(clips, threshold)
     if not events:
         return out
     ok = [y for _, y in events]
     raw = calibration.reliability([e["raw_confidence"] for e, _ in events], ok)
     out.update(n_events=len(events), n_true_positive=int(sum(ok)), reliability_raw=raw, ece_raw=raw["ece"],
-               auroc=metrics.auroc([calibration.logit_from_logp(e["raw_logp"]) for e, _ in events], ok))
-    overlap = [(e, y) for e, y in metrics.labelled_events(clips, metrics.ANY_OVERLAP) if "raw_logp" in e]
-    out["auroc_overlap"] = metrics.auroc([calibration.logit_from_logp(e["raw_logp"]) for e, _ in overlap],
-                                         [y for _, y in overlap])
+               auroc=_auroc(events), auroc_overlap=_auroc(_scored_events(clips, metrics.ANY_OVERLAP)))
     if calibrated:
         cal = calibration.reliability([e["confidence"] for e, _ in events], ok)
         out.update(reliability_calibrated=cal, ece_calibrated=cal["ece"])
@@ -612,7 +619,7 @@ def fit_calibration(records: Sequence[dict], threshold: float, model_version: st
         except prompts.AnswerParseError:
             parsed = []
         clips[r["id"]] = (list(r["target"]), with_confidences(r, parsed))
-    events = [(e, ok) for e, ok in metrics.labelled_events(clips, threshold) if "raw_logp" in e]
+    events = _scored_events(clips, threshold)
     return calibration.fit([e["raw_logp"] for e, _ in events], [ok for _, ok in events], model_version)
 
 
