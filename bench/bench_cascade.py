@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_spotter import MATCH_SEED, build, train  # noqa: E402
 
 from football_assets.core.annotation import demo_labels  # noqa: E402
+from football_assets.core.evaluation import cascade_report as spotter_report  # noqa: E402
 from football_assets.core.evaluation import report  # noqa: E402
-from football_assets.core.evaluation.metrics import TIGHT_TOLERANCES, detection_scores, soccernet_average_map  # noqa: E402
 from football_assets.core.inference import analyze, cascade_run  # noqa: E402
-from football_assets.core.spotter import report as spotter_report  # noqa: E402
+from football_assets.core.metrics import TIGHT_TOLERANCES, detection_scores, soccernet_average_map  # noqa: E402
 from football_assets.core.spotter.infer import Spotter  # noqa: E402
 
 
@@ -196,7 +196,7 @@ the VLM on the sent windows (row above). With Cosmos-Reason1-7B each window cost
 tiny VLM, so the ratio tends to the window share. {mf['true_events']} true events is a small sample: each
 one is {1 / mf['true_events']:.3f} of the coverage figure.
 
-Demo test split ({split['n_clips']} clips, one seed), the report's comparison (`core/spotter/report.py`; the
+Demo test split ({split['n_clips']} clips, one seed), the report's comparison (`core/evaluation/cascade_report.py`; the
 cascade sent {split['clips_sent_to_vlm']} of the clips to the VLM):
 
 | column | precision | recall | F1 @ tIoU 0.5 | mean tIoU | tight a-mAP | loose a-mAP |

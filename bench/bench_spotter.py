@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT))
 from football_assets.core.annotation import demo_labels
 from football_assets.core.dataset import store  # noqa: E402
 from football_assets.core.demo import generator  # noqa: E402
-from football_assets.core.evaluation.metrics import LOOSE_TOLERANCES, TIGHT_TOLERANCES, detection_scores, soccernet_average_map  # noqa: E402
 from football_assets.core.ingest import catalog  # noqa: E402
 from football_assets.core.ingest.sources import ClipSource  # noqa: E402
 from football_assets.core.layout import DataLayout  # noqa: E402
+from football_assets.core.metrics import LOOSE_TOLERANCES, TIGHT_TOLERANCES, detection_scores, soccernet_average_map  # noqa: E402
 from football_assets.core.spotter.data import load_event_samples  # noqa: E402
 from football_assets.core.spotter.infer import Spotter  # noqa: E402
 from tests.fixtures_dataset import DemoData, make_splits_from  # noqa: E402

@@ -28,22 +28,31 @@ def flash_video(path: Path, seconds: float, flash: tuple[float, float], size: st
 
 
 class FlashPredictor:
-    """Says 'Goal' over the white frames of the window it is given (times relative to the window).
+    """A ``Predictor`` that says 'Goal' over the white frames of the window it is given (times relative to the
+    window).
 
     Reads the real 4 fps window files, so it checks that windows are cut where they are planned."""
 
+    budget = None  # no trained video budget: the window length is the caller's
+
     def __init__(self):
         self.calls: list[int] = []
+        self.forgotten: list[str] = []
 
-    def predict_events(self, video_path: str, **kwargs) -> list[dict]:
+    def predict(self, video_path: str, **kwargs) -> dict:
         frames = read_frames(video_path, 32, 24)
         self.calls.append(len(frames))
         centre = frames[:, 8:16, 12:20]  # inside any letterbox/pillarbox padding
         white = np.flatnonzero(centre.reshape(len(frames), -1).mean(axis=1) > 128)
-        if not white.size:
-            return []
-        return [{"event": "Goal", "start_time": white[0] / 4, "end_time": (white[-1] + 1) / 4,
-                 "description": "the screen flashes"}]
+        events = [] if not white.size else [{"event": "Goal", "start_time": white[0] / 4, "end_time": (white[-1] + 1) / 4,
+                                             "description": "the screen flashes"}]
+        return {"events": events, "answer_confidence": None}
+
+    def generate_scored(self, video_path: str, **kwargs):
+        raise NotImplementedError("FlashPredictor answers events only")
+
+    def forget(self, video_path: str) -> None:
+        self.forgotten.append(video_path)
 
 
 @pytest.fixture

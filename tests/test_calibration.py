@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from football_assets.core import prompts
+from football_assets.core import metrics, prompts
 from football_assets.core.annotation import ls_export
-from football_assets.core.evaluation import metrics, report
+from football_assets.core.evaluation import report
 from football_assets.core.inference import calibration, confidence
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from football_assets.core import prompts
 from football_assets.core.dataset import store
 from football_assets.core.evaluation import baselines, report
-from football_assets.core.evaluation.metrics import detection_scores, presence_scores
 from football_assets.core.fsutil import write_json
 from football_assets.core.inference.predictor import EventPredictor
+from football_assets.core.metrics import detection_scores, presence_scores
 from football_assets.defs.training.assets import LoraAdapterConfig, build_train_config
 from resources.gpu import GpuResource
 from tests.fixtures_dataset import DemoData, make_splits_from

@@ -1,5 +1,5 @@
 """Project rules that keep the code usable outside Dagster and the layout walkable: the core never imports
-Dagster, nothing imports a command-line module, no two packages import each other, resources are
+Dagster, nothing imports a command-line module, no import cycle of any length (between modules or packages), resources are
 configuration only, and the code location's wiring matches ``tests/snapshots/definitions.txt``."""
 
 import ast
@@ -60,17 +60,63 @@ def test_resources_are_configuration_only():
     assert offenders == []
 
 
-def test_no_two_packages_import_each_other():
+def _import_graph(unit) -> dict[str, set[str]]:
+    """``{unit: units it imports}`` over the project's own modules (lazy imports inside functions count too);
+    ``unit(module)`` maps a module name to the node (the module itself, or its package)."""
+    modules = {_module(p) for p in _sources()}
     edges: dict[str, set[str]] = defaultdict(set)
     for path in _sources():
-        src = _package(_module(path))
+        src = unit(_module(path))
         for name in _imports(path):
-            if name.split(".")[0] in ("football_assets", "resources", "deploy"):
-                dst = _package(name)
-                if dst != src and dst.count(".") >= src.count(".") - 1:
-                    edges[src].add(dst)
-    both_ways = sorted(f"{a} <-> {b}" for a in edges for b in edges[a] if a < b and a in edges.get(b, ()))
-    assert both_ways == []
+            # `from a.b import c` names a.b.c: the module when there is one, else the package a.b
+            target = name if name in modules else name.rsplit(".", 1)[0] if name.rsplit(".", 1)[0] in modules else None
+            if target is not None and unit(target) != src:
+                edges[src].add(unit(target))
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one node (Tarjan): every import cycle, of any length."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(set(edges) | {w for ws in edges.values() for w in ws}):
+        if v not in index:
+            visit(v)
+    return sorted(out)
+
+
+def test_cycle_finder_finds_long_cycles():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": {"c"}}) == []
+
+
+def test_no_import_cycle_between_modules():
+    assert cycles(_import_graph(lambda m: m)) == []
+
+
+def test_no_import_cycle_between_packages():
+    assert cycles(_import_graph(_package)) == []
 
 
 def describe_definitions() -> str:

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from football_assets.core.evaluation import metrics
+from football_assets.core import metrics
 from football_assets.core.events import EVENT_CLASSES
 
 

@@ -7,9 +7,9 @@ from dagster import DagsterInstance, materialize
 
 from football_assets.core import prompts
 from football_assets.core.dataset.store import load_latest
+from football_assets.core.evaluation import cascade_report as spotter_report
 from football_assets.core.events import EVENT_CLASSES
 from football_assets.core.layout import DataLayout
-from football_assets.core.spotter import report as spotter_report
 from football_assets.defs.evaluation.assets import evaluation_report
 from resources import DataDirResource
 from tests.fixtures_spotter import cascade_root  # noqa: F401 (fixture)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from football_assets.core.dataset import store
-from football_assets.core.evaluation.metrics import soccernet_average_map
+from football_assets.core.metrics import soccernet_average_map
 from football_assets.core.spotter import decode
 from football_assets.core.spotter.data import SpotterDataError, load_event_samples
 from football_assets.core.spotter.infer import Spotter, SpotterLoadError

@@ -1,5 +1,5 @@
-"""``football-events analyze VIDEO``: find and describe the events of any video with the adapter
-(the work itself is in ``core/inference/analyze.py``).
+"""``football-events analyze VIDEO``: find and describe the events of any video (the work itself is in
+``core/inference/analyze.py`` and, for the spotter modes, ``core/inference/cascade_run.py``).
 
 Any video (any fps, size, rotation) is resampled to the model's 4 fps clip format in a temp dir. A
 video longer than the model's clip length (the base model's frame budget, 8 s for both registered
@@ -9,8 +9,14 @@ once: the more confident one, then the one farther from a cut window edge). ``--
 writes the original video with the event labels drawn on it (ffmpeg drawtext). ``--index`` adds the events
 to the event index (``football-events search``), kept under ``<data>/analyses/`` for the ``event_index`` asset.
 
-Every bad input (missing, empty or corrupt video; missing, broken or mismatched adapter) ends with one
-clear ``error: ...`` line and exit status 2.
+Modes (``--mode``): ``cascade`` (the default when a spotter exists) sends only the windows around the
+spotter's proposals to the VLM; ``vlm`` sends every window; ``spotter`` runs no VLM. An explicit
+``--adapter`` with the default spotter of another splits version runs the VLM alone and says so in one
+line (a cascade of models that saw different test clips would leak test data); an explicit ``--spotter``
+or ``--mode cascade`` that does not match is an error naming the flag that fixes it.
+
+Every bad input (missing, empty or corrupt video; missing, broken or mismatched adapter or spotter) ends
+with one clear ``error: ...`` line and exit status 2.
 """
 
 from __future__ import annotations
@@ -33,14 +39,13 @@ from football_assets.core.inference.analyze import (
 )
 from football_assets.core.ingest.video import VideoError, probe
 from football_assets.core.search.index import SearchError
+from football_assets.core.spotter.cascade import CascadeMismatchError, check_same_splits
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from football_assets.core.layout import DataLayout, default_root
-
     p = argparse.ArgumentParser(prog="football-events analyze", description=__doc__.split("\n\n")[0])
     p.add_argument("video", help="any video file ffmpeg can read (a clip or a whole half)")
-    p.add_argument("--adapter", default=str(DataLayout(default_root()).adapter_dir),
+    p.add_argument("--adapter", default=None,
                    help="trained LoRA adapter directory (default: <FOOTBALL_DATA_DIR>/models/lora_adapter)")
     p.add_argument("--base", default=None, help="base model name (default: the adapter's train_meta base_model)")
     p.add_argument("--no-adapter", action="store_true", help="run the base model without adapter (needs --base)")
@@ -56,36 +61,87 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", action="store_true",
                    help="also add the events to the event index (<FOOTBALL_DATA_DIR>/index), for `football-events search`")
     p.add_argument("--match", default=None, help="with --index: the match the video belongs to (default: its file name)")
-    cascade_run.add_arguments(p)  # --mode, --spotter, --proposal-threshold
+    p.add_argument("--mode", choices=cascade_run.MODES, default=None,
+                   help="cascade (spotter proposals -> VLM), vlm (every window), spotter (no VLM); "
+                        "default: cascade when a spotter exists, else vlm")
+    p.add_argument("--spotter", default=None,
+                   help="trained event spotter directory (default: <FOOTBALL_DATA_DIR>/models/event_spotter)")
+    p.add_argument("--proposal-threshold", type=float, default=None,
+                   help="spot confidence that sends a window to the VLM (default: the spotter's val-chosen threshold)")
     return p
 
 
-def add_to_index(result: dict, match: str | None) -> None:
+def resolve_mode(mode: str | None, spotter_dir: str | Path) -> str:
+    """The mode to run: ``mode`` when given, else cascade when ``spotter_dir`` holds a spotter, else vlm.
+    A spotter mode asked for without a spotter is an error naming the directory."""
+    has_spotter = (Path(spotter_dir) / "spotter_config.json").exists()
+    if mode is None:
+        return "cascade" if has_spotter else "vlm"
+    if mode not in cascade_run.MODES:
+        raise AnalyzeError(f"--mode {mode!r}: unknown mode; known: {', '.join(cascade_run.MODES)}")
+    if mode != "vlm" and not Path(spotter_dir).is_dir():
+        raise AnalyzeError(f"--mode {mode}: no spotter trained at {spotter_dir} (materialize event_spotter, "
+                           "pass --spotter DIR, or use --mode vlm)")
+    return mode
+
+
+def cascade_or_vlm(args: argparse.Namespace, mode: str, adapter: str | None, spotter: Path) -> str:
+    """The cascade needs a spotter and an adapter of one splits version. When they differ: the VLM alone with
+    a one-line note if the user chose only the adapter (the spotter is the data directory's default), else
+    an error naming the flag that fixes it."""
+    if mode != "cascade" or adapter is None:
+        return mode
+    analyze_adapter_errors_first(adapter, args.base)
+    try:
+        check_same_splits(spotter, adapter)
+    except CascadeMismatchError as exc:
+        if args.adapter is not None and args.spotter is None and args.mode is None:
+            print(f"note: {exc}; running the VLM alone (pass --spotter DIR trained on the adapter's splits for the "
+                  "cascade)", file=sys.stderr)
+            return "vlm"
+        raise AnalyzeError(f"{exc} (pass --spotter DIR trained on the adapter's splits, or --mode vlm)") from None
+    return mode
+
+
+def analyze_adapter_errors_first(adapter: str, base: str | None) -> None:
+    from football_assets.core.inference.analyze import adapter_info
+
+    adapter_info(adapter, base)  # the adapter's own errors before the spotter's
+
+
+def add_to_index(result: dict, match: str | None, layout) -> None:
     """Keep the analysis under <data>/analyses/ and sync it into the event index (only its own rows)."""
-    from football_assets.core.layout import DataLayout
     from football_assets.core.search.library import index_analysis
 
-    what = index_analysis(DataLayout.from_env(), result, match)
+    what = index_analysis(layout, result, match)
     print(f"event index: analysis of {Path(result['video']).name} {what}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> dict:
+    from football_assets.core.layout import DataLayout
+
+    layout = DataLayout.from_env()
     video = Path(args.video)
     probe(video)  # fail fast on a missing, empty or unreadable video, before loading any model
     if args.overlay and Path(args.overlay).resolve() == video.resolve():
         raise AnalyzeError(f"--overlay {args.overlay} would overwrite the input video")
-    mode = cascade_run.resolve_mode(args.mode, args.spotter)
-    if mode != "vlm":  # cascade (the default when a spotter exists) or spotter alone
-        result = cascade_run.run(args, mode)
-        if args.index:
-            add_to_index(result, args.match)
-        return result
-    predictor, version, base = load_predictor(None if args.no_adapter else args.adapter, args.base, args.device,
-                                              args.dtype)
-    window = args.window or default_window_s(base, getattr(predictor, "budget", None))
+    adapter = None if args.no_adapter else (args.adapter or str(layout.adapter_dir))
+    spotter_dir = Path(args.spotter or layout.spotter_dir)
+    mode = cascade_or_vlm(args, resolve_mode(args.mode, spotter_dir), adapter, spotter_dir)
     try:
-        result = analyze_video(video, predictor, version, window, args.overlap, args.nms_iou,
-                               max_new_tokens=args.max_new_tokens)
+        if mode == "vlm":
+            predictor, version, base = load_predictor(adapter, args.base, args.device, args.dtype)
+            window = args.window or default_window_s(base, predictor.budget)
+            result = analyze_video(video, predictor, version, window, args.overlap, args.nms_iou,
+                                   max_new_tokens=args.max_new_tokens)
+        else:
+            spotter = cascade_run.load_spotter(spotter_dir, args.device)
+            predictor, version, window = None, None, args.window or spotter.clip_frames / spotter.cfg.fps
+            if mode == "cascade":
+                predictor, version, base = load_predictor(adapter, args.base, args.device, args.dtype)
+                window = args.window or default_window_s(base, predictor.budget)
+            result = cascade_run.cascade_video(video, spotter, predictor, version, window, args.proposal_threshold,
+                                               args.nms_iou, max_new_tokens=args.max_new_tokens)
     except ValueError as exc:
         raise AnalyzeError(str(exc)) from None
     if args.out:
@@ -95,7 +151,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.overlay:
         draw_overlay(video, result["events"], args.overlay)
     if args.index:
-        add_to_index(result, args.match)
+        add_to_index(result, args.match, layout)
     return result
 
 

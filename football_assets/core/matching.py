@@ -1,5 +1,5 @@
 """Temporal IoU and the one-to-one greedy matching of events, shared by annotator agreement
-(``annotation.snapshots``) and the evaluation metrics (``evaluation.metrics``).
+(``annotation.snapshots``) and the evaluation metrics (``metrics``).
 
 Events are plain dicts with ``start_time``/``end_time``/``event`` or ``Event`` records; both work.
 """

@@ -21,8 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from football_assets.core import prompts
-from football_assets.core.evaluation import metrics
+from football_assets.core import metrics, prompts
 from football_assets.core.events import EVENT_CLASSES
 from football_assets.core.fsutil import atomic_path, write_json
 from football_assets.core.inference import calibration, confidence

@@ -154,9 +154,9 @@ def nms(events: Sequence[dict], iou_threshold: float = DEFAULT_NMS_IOU) -> list[
 def predict_windows(predictor, clip_4fps: Path, duration: float, window_s: float, overlap_s: float = DEFAULT_OVERLAP_S,
                     nms_iou: float = DEFAULT_NMS_IOU, workdir: Path | None = None, progress: bool = True,
                     max_new_tokens: int | None = None, answer_confidences: list | None = None) -> list[dict]:
-    """Events of a 4 fps clip: windows -> ``predictor.predict_events`` -> video time -> per-class NMS (ranked
-    by the events' confidences). ``answer_confidences``: a list to which each window's answer probability is
-    appended (``EventPredictor.predict``), the uncertainty of a clip without events."""
+    """Events of a 4 fps clip: windows -> ``predictor.predict`` (a ``predictor.Predictor``) -> video time ->
+    per-class NMS (ranked by the events' confidences). ``answer_confidences``: a list to which each window's
+    answer probability is appended, the uncertainty of a clip without events."""
     kwargs = {"max_new_tokens": max_new_tokens} if max_new_tokens else {}
     from tqdm import tqdm
 
@@ -170,17 +170,11 @@ def predict_windows(predictor, clip_4fps: Path, duration: float, window_s: float
             else:
                 path = Path(tmp) / f"w{i:05d}.mp4"
                 cut_segment(clip_4fps, path, ws, we, f"{clip_4fps.name} window {ws:.2f}-{we:.2f} s")
-            if hasattr(predictor, "predict"):
-                answer = predictor.predict(str(path), **kwargs)
-                events = answer["events"]
-                if answer_confidences is not None:
-                    answer_confidences.append(answer["answer_confidence"])
-            else:
-                events = predictor.predict_events(str(path), **kwargs)
-            merged += shift_events(events, (ws, we), duration)
-            cache = getattr(predictor, "cache", None)  # each window is seen once: do not keep its frames
-            if cache is not None and isinstance(getattr(cache, "mem", None), dict):
-                cache.mem.clear()
+            answer = predictor.predict(str(path), **kwargs)
+            if answer_confidences is not None:
+                answer_confidences.append(answer["answer_confidence"])
+            merged += shift_events(answer["events"], (ws, we), duration)
+            predictor.forget(str(path))  # each window is seen once: do not keep its frames
             if path != clip_4fps:
                 path.unlink(missing_ok=True)
     return nms(merged, nms_iou)

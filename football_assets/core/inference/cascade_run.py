@@ -1,4 +1,4 @@
-"""``football-events analyze --mode cascade|vlm|spotter``: the spotter -> VLM cascade on a whole video.
+"""The spotter -> VLM cascade on a whole video (``football-events analyze --mode cascade|vlm|spotter``).
 
 - ``cascade`` (the default when a spotter exists, ``<data>/models/event_spotter``): the spotter scores every
   frame of the 4 fps video in batches of windows; only the VLM-length windows centred on its confident
@@ -13,45 +13,16 @@ VLM), ``seconds`` (per stage) and, on every event, ``sources``: which stage prod
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from football_assets.core.fsutil import write_json
 from football_assets.core.inference import analyze
 from football_assets.core.ingest.video import cut_segment, read_frames, transcode_4fps
 
 MODES = ("cascade", "vlm", "spotter")
 SPOTTER_BATCH_WINDOWS = 16  # spotter windows (8 s each) scored per forward pass
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from football_assets.core.layout import DataLayout, default_root
-
-    p.add_argument("--mode", choices=MODES, default=None,
-                   help="cascade (spotter proposals -> VLM), vlm (every window), spotter (no VLM); "
-                        "default: cascade when a spotter exists, else vlm")
-    p.add_argument("--spotter", default=str(DataLayout(default_root()).spotter_dir),
-                   help="trained event spotter directory (default: <FOOTBALL_DATA_DIR>/models/event_spotter)")
-    p.add_argument("--proposal-threshold", type=float, default=None,
-                   help="spot confidence that sends a window to the VLM (default: the spotter's val-chosen threshold)")
-
-
-def resolve_mode(mode: str | None, spotter_dir: str | Path) -> str:
-    """The mode to run: ``mode`` when given, else cascade when ``spotter_dir`` holds a spotter, else vlm.
-    A spotter mode asked for without a spotter is an error naming the directory."""
-    has_spotter = (Path(spotter_dir) / "spotter_config.json").exists()
-    if mode is None:
-        return "cascade" if has_spotter else "vlm"
-    if mode not in MODES:
-        raise analyze.AnalyzeError(f"--mode {mode!r}: unknown mode; known: {', '.join(MODES)}")
-    if mode != "vlm" and not Path(spotter_dir).is_dir():
-        raise analyze.AnalyzeError(f"--mode {mode}: no spotter trained at {spotter_dir} (materialize event_spotter, "
-                                   "pass --spotter DIR, or use --mode vlm)")
-    return mode
 
 
 def load_spotter(spotter_dir: str | Path, device: str | None = None):
@@ -94,10 +65,8 @@ def vlm_on_windows(predictor, clip_4fps: Path, duration: float, windows: list[tu
                                       disable=None if progress else True, file=sys.stderr)):
         path = workdir / f"p{i:05d}.mp4"
         cut_segment(clip_4fps, path, ws, we, f"{clip_4fps.name} window {ws:.2f}-{we:.2f} s")
-        merged += analyze.shift_events(predictor.predict_events(str(path), **kwargs), (ws, we), duration)
-        cache = getattr(predictor, "cache", None)  # each window is seen once: do not keep its frames
-        if cache is not None and isinstance(getattr(cache, "mem", None), dict):
-            cache.mem.clear()
+        merged += analyze.shift_events(predictor.predict(str(path), **kwargs)["events"], (ws, we), duration)
+        predictor.forget(str(path))  # each window is seen once: do not keep its frames
         path.unlink(missing_ok=True)
     return analyze.nms(merged, nms_iou)
 
@@ -142,33 +111,3 @@ def cascade_video(video: str | Path, spotter, predictor=None, model_version: str
             "model_version": model_version, "spotter_version": spotter.meta.get("model_version", ""),
             "duration": round(info.duration, 3), "vlm_windows": [[s, e] for s, e in windows], "seconds": seconds,
             "events": _rounded(events)}
-
-
-def run(args: argparse.Namespace, mode: str) -> dict:
-    """The cascade or spotter mode of ``analyze.run`` (inputs already probed); writes ``--out``/``--overlay``."""
-    from football_assets.core.spotter.cascade import CascadeMismatchError, check_same_splits
-
-    spotter = load_spotter(args.spotter, args.device)
-    predictor, version, window = None, None, args.window or spotter.clip_frames / spotter.cfg.fps
-    if mode == "cascade":
-        adapter = None if args.no_adapter else args.adapter
-        if adapter is not None:
-            analyze.adapter_info(adapter, args.base)  # the adapter's own errors first
-            try:
-                check_same_splits(args.spotter, adapter)
-            except CascadeMismatchError as exc:
-                raise analyze.AnalyzeError(str(exc)) from None
-        predictor, version, base = analyze.load_predictor(adapter, args.base, args.device, args.dtype)
-        window = args.window or analyze.default_window_s(base, getattr(predictor, "budget", None))
-    try:
-        result = cascade_video(args.video, spotter, predictor, version, window, args.proposal_threshold, args.nms_iou,
-                               max_new_tokens=args.max_new_tokens)
-    except ValueError as exc:
-        raise analyze.AnalyzeError(str(exc)) from None
-    if args.out:
-        write_json(args.out, result)
-    else:
-        print(json.dumps(result, indent=2))
-    if args.overlay:
-        analyze.draw_overlay(args.video, result["events"], args.overlay)
-    return result

@@ -12,12 +12,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Protocol
 
 from football_assets.core import prompts
 from football_assets.core.inference import calibration as calib
 from football_assets.core.inference import confidence
 from football_assets.core.training.model import get_spec, load_base
 from football_assets.core.training.video_inputs import VideoBudget, VideoCache, build_prompt_inputs
+
+
+class Predictor(Protocol):
+    """What every caller of a video predictor uses (evaluation, ``analyze``, the cascade, ``ask``, the adapter
+    check): ``EventPredictor`` is the real one; tests may pass any object with these members."""
+
+    budget: VideoBudget | None  # the video budget it was trained with (sets the window length), None: none
+
+    def predict(self, video_path: str | Path, fps: float = 4.0, max_new_tokens: int = 256) -> dict:
+        """``{"events": [{event, start_time, end_time, description, confidence, ...}], "answer_confidence": p}``."""
+
+    def generate_scored(self, video_path: str | Path, fps: float = 4.0, instruction: str | None = None,
+                        max_new_tokens: int = 256) -> confidence.ScoredAnswer:
+        """The raw answer to ``instruction`` with per-token log probabilities."""
+
+    def forget(self, video_path: str | Path) -> None:
+        """Drop what was cached for ``video_path`` (a window seen once)."""
 
 
 class AdapterError(ValueError):
@@ -114,3 +132,7 @@ class EventPredictor:
     def predict_events(self, video_path: str | Path, fps: float = 4.0, max_new_tokens: int = 256) -> list[dict]:
         """Parsed events with their confidences; an answer that is not valid events JSON gives []."""
         return self.predict(video_path, fps, max_new_tokens)["events"]
+
+    def forget(self, video_path: str | Path) -> None:
+        """Drop the decoded frames of ``video_path`` from the in-memory cache (a window is seen once)."""
+        self.cache.forget(str(video_path))

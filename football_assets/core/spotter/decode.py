@@ -110,7 +110,7 @@ def choose_threshold(clips: Sequence[tuple[list[dict], np.ndarray, np.ndarray, f
                      grid: Sequence[float] = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))) -> dict:
     """The interval confidence threshold with the best micro event F1 at tIoU ``iou`` on ``clips``
     (``(true_events, spot_scores, membership, fps)`` each) — call it with validation clips only."""
-    from football_assets.core.evaluation.metrics import detection_scores
+    from football_assets.core.metrics import detection_scores
 
     best = {"threshold": 0.5, "f1": -1.0}
     for th in grid:

@@ -131,7 +131,7 @@ def plot_loss(history: list[dict], dest: Path) -> None:
 def evaluate_split(spotter, samples: list[dict], cache) -> dict:
     """Scores every clip of a split; returns per-clip scores, SoccerNet tight a-mAP of the spots and
     frames/s of the scoring (decoding excluded)."""
-    from football_assets.core.evaluation.metrics import soccernet_average_map
+    from football_assets.core.metrics import soccernet_average_map
 
     per_clip, frames, seconds = {}, 0, 0.0
     for s in samples:

@@ -169,7 +169,7 @@ def load_base(name: str, path: str | os.PathLike | None = None, dtype: str = "fl
     else:
         where = resolve_path(spec, path)
         if Path(where).is_dir():
-            from football_assets.core.training.preflight import check_weights
+            from football_assets.core.training.architectures import check_weights
 
             check_weights(name, where)  # 7B weights under the tiny spec (or the reverse) fail here, clearly
         kwargs = {"dtype": torch_dtype}

@@ -88,6 +88,7 @@ class VideoCache:
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.mem: OrderedDict[str, dict] = OrderedDict()
         self.mem_bytes = 0
+        self.paths: dict[str, str] = {}  # key -> absolute path, so one video's items can be forgotten
         self.decodes = 0  # how many times a clip was actually decoded (bench: decodes per sample)
         self.disk_reads = 0  # items read back from the disk cache
 
@@ -100,6 +101,7 @@ class VideoCache:
         import torch
 
         k = self.key(path, fps)
+        self.paths[k] = os.path.abspath(path)
         if k in self.mem:
             self.mem.move_to_end(k)
             return self.mem[k]
@@ -117,6 +119,15 @@ class VideoCache:
                     torch.save(item, tmp)
         self._remember(k, item)
         return item
+
+    def forget(self, path: str) -> None:
+        """Drop ``path``'s items from memory (a video seen once, e.g. an analysis window); disk keeps them."""
+        p = os.path.abspath(path)
+        for k in [k for k, v in self.paths.items() if v == p]:
+            del self.paths[k]
+            item = self.mem.pop(k, None)
+            if item is not None:
+                self.mem_bytes -= item_bytes(item)
 
     def _remember(self, k: str, item: dict) -> None:
         size = item_bytes(item)

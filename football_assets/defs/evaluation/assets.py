@@ -72,7 +72,7 @@ def evaluation_report(context: AssetExecutionContext, config: EvaluationConfig,
     rep["gate"] = {"passed": passed, "description": why, "margin": config.f1_margin}
     paths = report.save_report(layout, rep, records)
     context.log.info(f"regression gate: {why}")
-    from football_assets.core.spotter import report as spotter_report  # VLM only vs spotter vs cascade (issue 12)
+    from football_assets.core.evaluation import cascade_report as spotter_report  # VLM only vs spotter vs cascade (issue 12)
 
     cmp = spotter_report.for_report(layout, records["test"], paths["json"].parent, config.iou_threshold)
     h = rep["headline"]

@@ -30,7 +30,7 @@ from dagster import (
 from football_assets.core.dataset import store
 from football_assets.core.fsutil import read_json, write_json
 from football_assets.core.layout import DataLayout
-from football_assets.core.training import preflight, presets
+from football_assets.core.training import architectures, preflight, presets
 from football_assets.core.training.launch import describe as describe_launch
 from football_assets.core.training.launch import launch_command
 from football_assets.core.training.train import TrainConfig, model_version
@@ -113,7 +113,7 @@ def lora_adapter(context: AssetExecutionContext, config: LoraAdapterConfig, stor
     version = model_version(cfg)
     # preflight first: a run that cannot fit (or cannot be served) fails here in seconds, naming the budget
     if cfg.model_path:
-        preflight.check_weights(cfg.model, cfg.model_path)
+        architectures.check_weights(cfg.model, cfg.model_path)
     plan = preflight.plan(cfg.to_dict(), gpu.profile, gpu.gpus, presets.PROFILE_MEMORY_GB.get(gpu.profile))
     plan_text = preflight.format_plan(plan)
     context.log.info(plan_text)

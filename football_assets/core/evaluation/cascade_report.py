@@ -20,8 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from football_assets.core import prompts
-from football_assets.core.evaluation import metrics
+from football_assets.core import metrics, prompts
 from football_assets.core.events import EVENT_CLASSES
 
 COLUMNS = ("VLM only", "spotter", "cascade")
