@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_spotter import MATCH_SEED, build, train  # noqa: E402
 
 from football_assets.core.annotation import demo_labels  # noqa: E402
+from football_assets.core.evaluation import answers  # noqa: E402
 from football_assets.core.evaluation import cascade_report as spotter_report  # noqa: E402
-from football_assets.core.evaluation import report  # noqa: E402
 from football_assets.core.inference import analyze, cascade_run  # noqa: E402
 from football_assets.core.metrics import TIGHT_TOLERANCES, detection_scores, soccernet_average_map  # noqa: E402
 from football_assets.core.spotter.infer import Spotter  # noqa: E402
@@ -160,7 +160,7 @@ def run_on(models: dict, tmp: Path, a) -> None:
 
     test = [json.loads(x) for x in (splits_dir / "test.jsonl").read_text().splitlines() if x.strip()]
     events_test = [s for s in test if s["task"] == "events"]
-    records = report.run_predictor(predictor, events_test, a.max_new_tokens)
+    records = answers.run_predictor(predictor, events_test, a.max_new_tokens)
     split = spotter_report.compare(events_test, records, models["spotter"], tmp / "report", splits_dir.name,
                                    timelines=0)
     if not split.get("available"):

@@ -13,19 +13,19 @@ root, data, out = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 sys.path.insert(0, root)
 from football_assets.core import prompts  # noqa: E402
 from football_assets.core.dataset.store import load_latest  # noqa: E402
-from football_assets.core.evaluation import report  # noqa: E402
+from football_assets.core.evaluation import answers, scoring  # noqa: E402
 from football_assets.core.inference.analyze import load_predictor  # noqa: E402
 from football_assets.core.layout import DataLayout  # noqa: E402
 
 layout = DataLayout(data)
 latest = load_latest(layout)
 test = list(latest["test"])
-samples = [s for s in test if s["task"] in ("grounding", prompts.FREE_TEXT_TASK)] + report.free_text_samples(test)
+samples = [s for s in test if s["task"] in ("grounding", prompts.FREE_TEXT_TASK)] + answers.free_text_samples(test)
 trained = any(s["task"] == prompts.FREE_TEXT_TASK for s in latest["train"])
 pred, version, _ = load_predictor(layout.adapter_dir, None, "cpu")
 t = time.time()
-recs = report.run_predictor(pred, samples, progress=lambda i, n: print(f"{i}/{n}", flush=True))
-m = report.score_records(recs)
+recs = answers.run_predictor(pred, samples, progress=lambda i, n: print(f"{i}/{n}", flush=True))
+m = scoring.score_records(recs)
 res = {"splits": latest.version, "model_version": version, "trained_on_free_text": trained,
        "class_grounding": m["grounding"], "free_text_grounding": m["free_text_grounding"],
        "n_test_clips": len({s["clip_id"] for s in test}), "seconds": round(time.time() - t)}

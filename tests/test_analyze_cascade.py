@@ -10,7 +10,8 @@ import shutil
 import pytest
 
 from football_assets import cli
-from football_assets.core.inference import analyze, cascade_run
+from football_assets.cli.analyze import resolve_mode
+from football_assets.core.inference import analyze
 from football_assets.core.layout import DataLayout
 from tests.fixtures_spotter import cascade_root, match_video  # noqa: F401 (fixtures)
 
@@ -64,13 +65,13 @@ def test_spotter_mode_needs_no_vlm(cascade_root, match_video, tmp_path):
 
 
 def test_mode_resolution(tmp_path):
-    assert cascade_run.resolve_mode(None, tmp_path / "none") == "vlm"
+    assert resolve_mode(None, tmp_path / "none") == "vlm"
     (tmp_path / "sp").mkdir()
     (tmp_path / "sp" / "spotter_config.json").write_text("{}")
-    assert cascade_run.resolve_mode(None, tmp_path / "sp") == "cascade"
-    assert cascade_run.resolve_mode("vlm", tmp_path / "sp") == "vlm"
+    assert resolve_mode(None, tmp_path / "sp") == "cascade"
+    assert resolve_mode("vlm", tmp_path / "sp") == "vlm"
     with pytest.raises(analyze.AnalyzeError, match="--mode spotter: no spotter trained at .*none"):
-        cascade_run.resolve_mode("spotter", tmp_path / "none")
+        resolve_mode("spotter", tmp_path / "none")
 
 
 def test_cli_no_spotter_and_mismatched_splits_are_clear_errors(cascade_root, match_video, tmp_path, capsys):

@@ -3,7 +3,7 @@
 import pytest
 
 from football_assets.core import prompts
-from football_assets.core.evaluation import baselines, report
+from football_assets.core.evaluation import baselines, scoring
 from football_assets.core.events import EVENT_CLASSES
 
 
@@ -43,7 +43,7 @@ def test_trivial_predictors_and_their_scores():
     assert {(e["start_time"], e["end_time"]) for e in every} == {(2.8, 4.8)}  # train mean start 2.75, duration 2
     assert baselines.most_frequent_class(pri, clip) == [ev("Goal", 2.8, 4.8, pri.descriptions["Goal"])]
     # all classes: presence precision 2/8, recall 1; the Goal at 2.8-4.8 overlaps 2.5-4.5 with tIoU 1.7/2.3 >= 0.5
-    m = report.score_records(baselines.baseline_records("all classes", pri, [clip]), prior_descriptions=pri.descriptions)
+    m = scoring.score_records(baselines.baseline_records("all classes", pri, [clip]), prior_descriptions=pri.descriptions)
     assert m["presence"]["f1"] == pytest.approx(2 * 0.25 / 1.25)
     assert m["detection"]["micro"]["tp"] == 1 and m["detection"]["micro"]["fp"] == 7
     # the model-free description is the template prior, so the prior columns equal the description columns
@@ -71,4 +71,4 @@ def test_grounding_answers_follow_the_baseline_events():
     assert [prompts.parse_answer("grounding", r["raw"]) for r in recs] == [
         {"event": "Goal", "start_time": 2.8, "end_time": 4.8}, {"event": "Corner", "occurs": False}]
     # the goal is timed at the train mean: tIoU 1.2 / 2.8 < 0.5 is wrong; the absent corner is right
-    assert report.score_records(recs)["grounding"]["accuracy"] == pytest.approx(0.5)
+    assert scoring.score_records(recs)["grounding"]["accuracy"] == pytest.approx(0.5)

@@ -7,7 +7,7 @@ import pytest
 
 from football_assets.core import metrics, prompts
 from football_assets.core.annotation import ls_export
-from football_assets.core.evaluation import report
+from football_assets.core.evaluation import scoring
 from football_assets.core.inference import calibration, confidence
 
 
@@ -110,10 +110,10 @@ def test_report_scores_confidences_beside_the_unchanged_figures():
     for i, (pred, logps) in enumerate([([goal], [-0.05]), ([far], [-1.5]), ([goal, far], [-0.1, -2.0])]):
         recs.append({"id": f"s{i}", "clip_id": f"c{i}", "task": "events", "target": [goal], "raw": prompts.format_events(pred),
                      "scores": [{"raw_logp": x, "raw_confidence": math.exp(x), "time_confidence": 1.0} for x in logps]})
-    plain = report.score_records([{k: v for k, v in r.items() if k != "scores"} for r in recs])
-    m = report.score_records(recs, cal=calibration.Calibration(temperature=2.0))
-    h = report.headline(m)
-    assert h["tight_a_mAP"] == report.headline(plain)["tight_a_mAP"]  # the old figure: every confidence at 1.0
+    plain = scoring.score_records([{k: v for k, v in r.items() if k != "scores"} for r in recs])
+    m = scoring.score_records(recs, cal=calibration.Calibration(temperature=2.0))
+    h = scoring.headline(m)
+    assert h["tight_a_mAP"] == scoring.headline(plain)["tight_a_mAP"]  # the old figure: every confidence at 1.0
     assert h["conf_auroc"] == 1.0 and h["tight_a_mAP_conf"] > h["tight_a_mAP"]
     assert h["ece_raw"] is not None and h["ece_calibrated"] is not None and h["ece_raw"] != h["ece_calibrated"]
     assert m["confidence"]["pr_curves"]["Goal"]["precision"] == pytest.approx([1.0, 1.0, 2 / 3, 0.5])
@@ -129,10 +129,10 @@ def test_report_tells_wrong_events_from_badly_placed_ones():
     for i, (pred, logps) in enumerate([([goal], [-0.2]), ([late], [-0.05]), ([foul], [-1.0])]):
         recs.append({"id": f"s{i}", "clip_id": f"c{i}", "task": "events", "target": [goal], "raw": prompts.format_events(pred),
                      "scores": [{"raw_logp": x, "raw_confidence": math.exp(x), "time_confidence": 1.0} for x in logps]})
-    conf = report.score_records(recs)["confidence"]
+    conf = scoring.score_records(recs)["confidence"]
     assert conf["auroc"] == 0.5  # the true positive sits between a surer and a less sure false positive
     assert conf["auroc_overlap"] == 1.0  # both placed events rank above the wrong class
-    assert report.headline(report.score_records(recs))["conf_auroc_overlap"] == 1.0
+    assert scoring.headline(scoring.score_records(recs))["conf_auroc_overlap"] == 1.0
 
 
 def test_label_studio_task_score_is_the_least_certain_event_or_no_event_probability():

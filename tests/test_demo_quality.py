@@ -17,7 +17,7 @@ from pathlib import Path
 
 from football_assets.core import prompts
 from football_assets.core.dataset import store
-from football_assets.core.evaluation import baselines, report
+from football_assets.core.evaluation import baselines, scoring
 from football_assets.core.fsutil import write_json
 from football_assets.core.inference.predictor import EventPredictor
 from football_assets.core.metrics import detection_scores, presence_scores
@@ -59,7 +59,7 @@ def test_default_training_learns_the_demo_event_classes(tmp_path):
     scores = presence_scores(pairs)
     event_f1 = detection_scores(pairs, 0.5)["micro"]["f1"]
     priors = baselines.fit_priors(splits["train"])
-    trivial = {name: report.score_records(baselines.baseline_records(name, priors, held_out))["detection"]["micro"]["f1"]
+    trivial = {name: scoring.score_records(baselines.baseline_records(name, priors, held_out))["detection"]["micro"]["f1"]
                for name in baselines.BASELINES}
     print(f"held-out: presence F1 {scores['f1']:.3f}, event F1 {event_f1:.3f}, trivial baselines {trivial}")
     assert len(answers) > len(held_out) // 2, "the model gives (nearly) the same answer for every clip"

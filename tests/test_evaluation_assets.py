@@ -9,7 +9,7 @@ from dagster import DagsterInstance, materialize
 from football_assets import cli
 from football_assets.core.annotation import ls_export, snapshots
 from football_assets.core.demo import generator
-from football_assets.core.evaluation import report
+from football_assets.core.evaluation import scoring, store
 from football_assets.core.fsutil import read_json, write_json
 from football_assets.core.inference import analyze
 from football_assets.core.ingest.video import probe
@@ -47,13 +47,13 @@ def test_evaluation_report_and_regression_gate(eval_layout):
     answers = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
     assert saved["metrics"]["valid_json"]["n"] == 2 and len(answers) == 2
     # the headline is what the saved answers score, and the metadata is that headline
-    rescored = report.score_records(answers)
+    rescored = scoring.score_records(answers)
     assert saved["headline"]["micro_f1"] == rescored["detection"]["micro"]["f1"] == md["eval/micro_f1"].value
     assert saved["headline"]["valid_json_rate"] == rescored["valid_json"]["rate"] == md["eval/valid_json_rate"].value
     # val's answers are kept too (the calibration and other choices are made on them) and score as the val column
     val_answers = [json.loads(line) for line in (out / "answers_val.jsonl").read_text().splitlines()]
     assert val_answers and {a["id"] for a in val_answers}.isdisjoint({a["id"] for a in answers})
-    assert saved["val_headline"]["micro_f1"] == report.score_records(val_answers)["detection"]["micro"]["f1"]
+    assert saved["val_headline"]["micro_f1"] == scoring.score_records(val_answers)["detection"]["micro"]["f1"]
     assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "reliability.png").read_bytes()[:4] == b"\x89PNG" and (out / "confidence_pr.png").exists()
     # the confidence figures sit beside the old ones; the calibration was fitted on val and kept with the adapter
@@ -77,7 +77,7 @@ def test_evaluation_report_and_regression_gate(eval_layout):
     older = dict(saved, model_version="tiny-older", splits_version="sv-old", created_at="2000-01-01T00:00:00Z",
                  headline={**saved["headline"], "micro_f1": 1.0})
     write_json(layout.reports_dir / "evaluation" / "tiny-older" / "report.json", older)
-    shutil.copytree(out / "adapter", report.adapter_snapshot(layout, "tiny-older"))
+    shutil.copytree(out / "adapter", store.adapter_snapshot(layout, "tiny-older"))
     again = _materialize([evaluation_report], layout, {**cfg, "f1_margin": 0.0})
     check = _check(again)
     assert again.success and check.passed, check.description
@@ -154,4 +154,4 @@ def test_analyze_mismatched_adapter_is_a_clear_error(eval_layout, tmp_path, caps
     assert cli.main(["analyze", str(video), "--adapter", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: adapter") and "cannot be loaded onto base model 'tiny'" in err, err
-    assert report.reports_root(eval_layout).name == "evaluation"
+    assert store.reports_root(eval_layout).name == "evaluation"

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from football_assets.core import prompts
-from football_assets.core.evaluation import report
+from football_assets.core.evaluation import gate, render, report, scoring, store
 from football_assets.core.fsutil import write_json
 
 
@@ -28,7 +28,7 @@ def records(good=True):
 
 
 def test_score_records_counts_invalid_answers_without_crashing():
-    m = report.score_records(records())
+    m = scoring.score_records(records())
     assert m["valid_json"]["n"] == 4 and m["valid_json"]["valid"] == 3
     assert m["valid_json"]["rate"] == pytest.approx(0.75)
     assert m["valid_json"]["invalid_examples"][0]["id"] == "s1"
@@ -39,17 +39,17 @@ def test_score_records_counts_invalid_answers_without_crashing():
 
 
 def test_write_report_side_by_side_and_gate(tmp_path):
-    current = report.score_records(records())
-    base = report.score_records(records(good=False))
+    current = scoring.score_records(records())
+    base = scoring.score_records(records(good=False))
     previous = {"model_version": "v-old", "splits_version": "sv1", "headline": {"micro_f1": 0.9, "valid_json_rate": 1.0}}
     info = {"model_version": "v-new", "base_model": "tiny", "splits_version": "sv1"}
     rep = report.build_report(current, info, previous, base)
-    ok, why = report.regression_gate(rep, previous, margin=0.05)
+    ok, why = gate.regression_gate(rep, previous, margin=0.05)
     assert not ok and "beyond the allowed drop" in why  # 0.5 vs 0.9
-    assert report.regression_gate(rep, previous, margin=0.5)[0]
-    assert report.regression_gate(rep, None, margin=0.0)[0]
+    assert gate.regression_gate(rep, previous, margin=0.5)[0]
+    assert gate.regression_gate(rep, None, margin=0.0)[0]
     rep["gate"] = {"passed": ok, "description": why}
-    paths = report.write_report(rep, tmp_path / "out")
+    paths = store.write_report(rep, tmp_path / "out")
     assert paths["confusion"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = paths["markdown"].read_text()
     assert "previous adapter (v-old)" in md and "base model without adapter (tiny)" in md
@@ -63,14 +63,14 @@ def test_write_report_side_by_side_and_gate(tmp_path):
 
 
 def test_report_shows_val_and_test_baselines_and_presence_like_tolerances(tmp_path):
-    test_m = report.score_records(records(), clip_duration=8.0, prior_descriptions={"Goal": "Blue scores"})
-    val_m = report.score_records(records(good=False), clip_duration=8.0)
+    test_m = scoring.score_records(records(), clip_duration=8.0, prior_descriptions={"Goal": "Blue scores"})
+    val_m = scoring.score_records(records(good=False), clip_duration=8.0)
     table = {"val": {"all classes": {"micro_f1": 0.1}}, "test": {"all classes": {"micro_f1": 0.2}}}
     rep = report.build_report(test_m, {"model_version": "v-new", "base_model": "tiny", "splits_version": "sv1"},
                               table=table, val=val_m)
     assert list(rep["comparison"]) == ["this adapter · val", "this adapter · test", "all classes · val", "all classes · test"]
     assert rep["splits"]["val"]["this adapter"]["micro_f1"] == 0.0 and rep["val_headline"]["micro_f1"] == 0.0
-    md = report.to_markdown(rep)
+    md = render.to_markdown(rep)
     f1_row = next(line for line in md.splitlines() if line.startswith("| Event F1 (micro)"))
     assert f1_row.split("|")[2:6] == [" 0.000 ", " 0.500 ", " 0.100 ", " 0.200 "]
     # 8 s clips: loose tolerances 10-60 s are presence, 5 s is timing
@@ -95,28 +95,28 @@ def test_gate_compares_the_previous_adapter_on_the_same_test_split_only(tmp_path
         calls.append(weights)
         return records(good=False)
 
-    score = report.score_records
-    assert report.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer) is None
+    score = scoring.score_records
+    assert gate.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer) is None
     old = {"model_version": "v-old", "splits_version": "sv1", "n_test_samples": 4, "threshold": 0.5,
            "created_at": "2026-01-01T00:00:00Z", "headline": {"micro_f1": 0.9}}
-    write_json(report.reports_root(layout) / "v-old" / "report.json", old)
+    write_json(store.reports_root(layout) / "v-old" / "report.json", old)
     # same splits version, sample count and threshold: its own report is comparable
-    same = report.previous_on_test(layout, "v-new", "sv1", test, 0.5, score, answer)
+    same = gate.previous_on_test(layout, "v-new", "sv1", test, 0.5, score, answer)
     assert same["comparable"] and same["headline"]["micro_f1"] == 0.9 and not calls
     # another splits version and no kept weights: nothing comparable, and the gate says so
-    other = report.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer)
+    other = gate.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer)
     assert other["comparable"] is False and "weights were not kept" in other["how"] and not calls
-    rep = report.build_report(report.score_records(records()), {"model_version": "v-new", "splits_version": "sv2"}, other)
-    ok, why = report.regression_gate(rep, rep["previous"], margin=0.0)
+    rep = report.build_report(scoring.score_records(records()), {"model_version": "v-new", "splits_version": "sv2"}, other)
+    ok, why = gate.regression_gate(rep, rep["previous"], margin=0.0)
     assert ok and why.startswith("nothing comparable: previous adapter v-old was scored on splits sv1")
     assert "previous adapter (v-old) · test" not in rep["comparison"]
     # with kept weights it is re-scored on this test split, once per splits version
-    (report.adapter_snapshot(layout, "v-old")).mkdir(parents=True)
-    (report.adapter_snapshot(layout, "v-old") / "adapter_config.json").write_text("{}")
-    rescored = report.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer)
+    (store.adapter_snapshot(layout, "v-old")).mkdir(parents=True)
+    (store.adapter_snapshot(layout, "v-old") / "adapter_config.json").write_text("{}")
+    rescored = gate.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer)
     assert rescored["comparable"] and rescored["headline"]["micro_f1"] == 0.0 and "re-scored" in rescored["how"]
-    assert report.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer)["headline"]["micro_f1"] == 0.0
-    assert calls == [report.adapter_snapshot(layout, "v-old")]  # the second time came from the cache
-    rep = report.build_report(report.score_records(records()), {"model_version": "v-new", "splits_version": "sv2"}, rescored)
-    ok, why = report.regression_gate(rep, rep["previous"], margin=0.05)
+    assert gate.previous_on_test(layout, "v-new", "sv2", test, 0.5, score, answer)["headline"]["micro_f1"] == 0.0
+    assert calls == [store.adapter_snapshot(layout, "v-old")]  # the second time came from the cache
+    rep = report.build_report(scoring.score_records(records()), {"model_version": "v-new", "splits_version": "sv2"}, rescored)
+    ok, why = gate.regression_gate(rep, rep["previous"], margin=0.05)
     assert ok and "re-scored on the test split of splits sv2" in why and "change +0.5000" in why

@@ -7,7 +7,7 @@ import pytest
 
 from football_assets.cli.main import main as cli
 from football_assets.core import prompts
-from football_assets.core.evaluation import baselines, report
+from football_assets.core.evaluation import answers, baselines, scoring
 from tests.fixtures_evaluation import flash_video
 
 EVENTS = [
@@ -49,11 +49,11 @@ def _events_sample(clip_id="c1"):
 
 def test_report_scores_free_text_next_to_class_grounding():
     samples = [_events_sample()]
-    derived = report.free_text_samples(samples)
+    derived = answers.free_text_samples(samples)
     assert [s["id"] for s in derived] == ["c1/text/0", "c1/text/1"]
-    assert report.user_instruction(derived[0]) == prompts.free_grounding_question(
+    assert answers.user_instruction(derived[0]) == prompts.free_grounding_question(
         "When does this happen: The goalkeeper holds the low shot?")
-    assert report.free_text_samples(samples + derived) == []  # a split that has them gets none added
+    assert answers.free_text_samples(samples + derived) == []  # a split that has them gets none added
     records = [{"id": s["id"], "clip_id": "c1", "task": s["task"], "target": s["target"], "raw": raw}
                for s, raw in zip(derived, ['{"event": "Shot on target", "start_time": 1.2, "end_time": 3.0}',
                                            '{"occurs": false}'])]
@@ -61,19 +61,19 @@ def test_report_scores_free_text_next_to_class_grounding():
                     "target": {"event": "Corner", "start_time": 4.0, "end_time": 6.0},
                     "raw": '{"event": "Corner", "start_time": 4.0, "end_time": 6.0}'})
     records.append({"id": "c1/events", "clip_id": "c1", "task": "events", "target": EVENTS, "raw": "[]"})
-    m = report.score_records(records)
+    m = scoring.score_records(records)
     assert m["free_text_grounding"] == {"accuracy": 0.5, "correct": 1, "n": 2}
     assert m["grounding"] == {"accuracy": 1.0, "correct": 1, "n": 1}
-    h = report.headline(m)
+    h = scoring.headline(m)
     assert (h["free_text_grounding_accuracy"], h["grounding_accuracy"]) == (0.5, 1.0)
-    assert [k for k, _ in report.HEADLINE].index("free_text_grounding_accuracy") == \
-        [k for k, _ in report.HEADLINE].index("grounding_accuracy") + 1
+    assert [k for k, _ in scoring.HEADLINE].index("free_text_grounding_accuracy") == \
+        [k for k, _ in scoring.HEADLINE].index("grounding_accuracy") + 1
 
 
 def test_baselines_answer_free_text_questions():
     train = [_events_sample("t1")]
     pri = baselines.fit_priors(train)
-    derived = report.free_text_samples([_events_sample()])
+    derived = answers.free_text_samples([_events_sample()])
     for name in baselines.BASELINES:
         recs = baselines.baseline_records(name, pri, derived)
         parsed = [prompts.parse_answer(r["task"], r["raw"]) for r in recs]

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> dict:
     if not args.question.strip():
         raise AnalyzeError("the question is empty: describe the moment, e.g. 'When does the keeper hold the shot?'")
     predictor, version, base = load_predictor(args.adapter, args.base, args.device)
-    window = args.window or default_window_s(base, getattr(predictor, "budget", None))
+    window = args.window or default_window_s(base, predictor.budget)
     return ask_video(video, args.question, predictor, version, window)
 
 

@@ -123,6 +123,14 @@ BASELINES: dict[str, Callable[[TrainPriors, dict], list[dict]]] = {
     "random (train priors, seed 0)": random_intervals,
 }
 
+#: One line each, for the report: what a baseline predicts without looking at the video.
+DESCRIPTIONS = {
+    "all classes": "every class once per clip, at the train mean position and duration (no video seen)",
+    "most frequent class": "the train split's most frequent class once per clip, at the mean position (no video seen)",
+    "random (train priors, seed 0)": "random intervals drawn from the train class, count and duration frequencies "
+                                     "(no video seen)",
+}
+
 
 def answer(task: str, target, events: list[dict]) -> str:
     """The answer text a predictor that 'sees' ``events`` gives to a sample of ``task``."""

@@ -211,17 +211,3 @@ def to_markdown(section: dict) -> str:
     lines += ["", f"![per-class precision-recall]({Path(section['pr_png']).name})", ""]
     lines += [f"![timeline]({Path(p).name})" for p in section["timeline_pngs"]]
     return "\n".join(lines) + "\n"
-
-
-def for_report(layout, records: Sequence[dict], out_dir: str | Path, iou: float = 0.5) -> dict:
-    """The section for the report's own test samples (the latest splits version, the samples answered in
-    ``records``), with the spotter at ``<data>/models/event_spotter``; also ``spotter_comparison.json``."""
-    from football_assets.core.dataset.store import load_latest
-    from football_assets.core.fsutil import write_json
-
-    splits = load_latest(layout)
-    answered = {r["id"] for r in records}
-    test = [s for s in splits["test"] if s["id"] in answered]
-    section = compare(test, records, layout.spotter_dir, out_dir, splits.version, iou)
-    write_json(Path(out_dir) / "spotter_comparison.json", section)
-    return section

@@ -36,7 +36,7 @@ def ask_video(video: str | Path, question: str, predictor, model_version: str, w
             path = clip if len(windows) == 1 else Path(tmp) / f"w{i:05d}.mp4"
             if path != clip:
                 cut_segment(clip, path, ws, we, f"{video.name} window {ws:.2f}-{we:.2f} s")
-            text = predictor.generate(str(path), instruction=instruction, max_new_tokens=max_new_tokens)
+            text = predictor.generate_scored(str(path), instruction=instruction, max_new_tokens=max_new_tokens).text
             raw.append({"window": [ws, we], "answer": text})
             try:
                 got = prompts.parse_free_grounding(text)

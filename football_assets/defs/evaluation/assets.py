@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from football_assets.core.annotation import ls_export
-from football_assets.core.evaluation import report
+from football_assets.core.evaluation import cascade_report, evaluate, gate, render, scoring, store
 from football_assets.core.fsutil import write_json
 from football_assets.core.inference import analyze
 from football_assets.core.ingest import catalog
@@ -64,29 +64,27 @@ def _num(v):
 def evaluation_report(context: AssetExecutionContext, config: EvaluationConfig,
                       storage: DataDirResource) -> MaterializeResult:
     layout = DataLayout.at(storage.root)
-    rep, records = report.evaluate_adapter(layout, threshold=config.iou_threshold, compare_base=config.compare_base,
-                                        device=config.device, max_new_tokens=config.max_new_tokens or None,
-                                        max_samples=config.max_samples or None, log=context.log.info)
+    rep, records = evaluate.evaluate_adapter(layout, threshold=config.iou_threshold, compare_base=config.compare_base,
+                                             device=config.device, max_new_tokens=config.max_new_tokens or None,
+                                             max_samples=config.max_samples or None, log=context.log.info)
     previous = rep.get("previous")  # the previous adapter on this very test split (re-scored if need be)
-    passed, why = report.regression_gate(rep, previous, config.f1_margin)
+    passed, why = gate.regression_gate(rep, previous, config.f1_margin)
     rep["gate"] = {"passed": passed, "description": why, "margin": config.f1_margin}
-    paths = report.save_report(layout, rep, records)
+    paths = store.save_report(layout, rep, records)
     context.log.info(f"regression gate: {why}")
-    from football_assets.core.evaluation import cascade_report as spotter_report  # VLM only vs spotter vs cascade (issue 12)
-
-    cmp = spotter_report.for_report(layout, records["test"], paths["json"].parent, config.iou_threshold)
     h = rep["headline"]
-    metadata = {f"eval/{k}": _num(h.get(k)) for k, _ in report.HEADLINE}
-    metadata.update({f"eval_val/{k}": _num((rep.get("val_headline") or {}).get(k)) for k, _ in report.HEADLINE})
+    metadata = {f"eval/{k}": _num(h.get(k)) for k, _ in scoring.HEADLINE}
+    metadata.update({f"eval_val/{k}": _num((rep.get("val_headline") or {}).get(k)) for k, _ in scoring.HEADLINE})
+    stages = rep.get("stages") or {}
     metadata.update({
         "model_version": rep["model_version"], "splits_version": rep["splits_version"],
         "previous_model_version": rep["previous_model_version"] or "none",
         "invalid_json_answers": rep["metrics"]["valid_json"]["n"] - rep["metrics"]["valid_json"]["valid"],
-        "report": MetadataValue.md(report.to_markdown(rep, png_name=str(paths["confusion"]))),
+        "report": MetadataValue.md(render.to_markdown(rep, png_name=str(paths["confusion"]))),
         "report_json": MetadataValue.path(str(paths["json"])), "report_html": MetadataValue.path(str(paths["html"])),
         "confusion_png": MetadataValue.path(str(paths["confusion"])),
-        "spotter_comparison": MetadataValue.md(spotter_report.to_markdown(cmp)),
-        **{f"eval/{c.replace(' ', '_').lower()}_{k}": _num(v) for c, col in cmp.get("columns", {}).items()
+        "spotter_comparison": MetadataValue.md(cascade_report.to_markdown(stages)),
+        **{f"eval/{c.replace(' ', '_').lower()}_{k}": _num(v) for c, col in stages.get("columns", {}).items()
            for k, v in col.items() if k in ("f1", "tight_a_mAP", "conf_auroc")},
     })
     version = hashlib.sha256(json.dumps([rep["model_version"], rep["splits_version"], config.iou_threshold,
@@ -133,7 +131,7 @@ def predictions(context: AssetExecutionContext, config: PredictionsConfig, stora
     layout = DataLayout.at(storage.root)
     clips = unannotated_clips(layout)
     predictor, version, base = analyze.load_predictor(layout.adapter_dir, None, config.device)
-    window = analyze.default_window_s(base, getattr(predictor, "budget", None))
+    window = analyze.default_window_s(base, predictor.budget)
     out: dict[str, list[dict]] = {}
     clip_scores: dict[str, float | None] = {}
     for i, c in enumerate(clips, 1):
