@@ -1,5 +1,6 @@
-# football-events: the two commands are `make demo` (whole asset graph on the demo, offline, CPU) and
-# `make test` (every test). Both set everything up first and are safe to re-run.
+# football-events: the two commands are `make run` (the whole asset graph on sources.yaml's clips: the built-in
+# demo, offline on CPU, when it lists none; `make demo` is the same) and `make test` (every test). Both set
+# everything up first and are safe to re-run.
 
 SHELL := /bin/bash
 PY ?= python3
@@ -10,10 +11,12 @@ export DAGSTER_HOME := $(CURDIR)/.dagster
 export FOOTBALL_DATA_DIR ?= $(CURDIR)/data
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench setup system-deps venv dagster-home dev clean label-studio-venv label-studio up down
+.PHONY: run demo test bench setup system-deps venv dagster-home dev clean label-studio-venv label-studio up down
 
-demo: setup
-	$(BIN)/football-events demo
+run: setup
+	$(BIN)/football-events run
+
+demo: run
 
 test: setup
 	$(BIN)/ruff check

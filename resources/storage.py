@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from dagster import ConfigurableResource
@@ -17,4 +16,6 @@ class DataDirResource(ConfigurableResource):
 
     @property
     def manifest_path(self) -> Path:
-        return Path(self.manifest or os.environ.get("FOOTBALL_MANIFEST", "sources.yaml")).resolve()
+        from resources import environment
+
+        return Path(self.manifest).resolve() if self.manifest else environment.manifest_path()

@@ -91,3 +91,21 @@ def test_cli_no_spotter_and_mismatched_splits_are_clear_errors(cascade_root, mat
     (other / "model.safetensors").write_bytes(b"not weights")
     assert _cli(match_video, "--spotter", other, "--adapter", layout.adapter_dir) == 2
     assert f"spotter {other} cannot be loaded" in capsys.readouterr().err
+
+
+def test_explicit_adapter_with_default_spotter_of_other_splits_runs_the_vlm_alone(cascade_root, match_video, tmp_path,
+                                                                                   monkeypatch, capsys):
+    """The data directory's default spotter was trained on other splits than the adapter the user names: the
+    VLM alone runs, and one line says why and which flag gives the cascade."""
+    layout = DataLayout(cascade_root)
+    data = DataLayout(tmp_path / "data")
+    shutil.copytree(layout.spotter_dir, data.spotter_dir)
+    meta = json.loads((data.spotter_dir / "train_meta.json").read_text())
+    (data.spotter_dir / "train_meta.json").write_text(json.dumps({**meta, "splits_version": "other-v9"}))
+    monkeypatch.setenv("FOOTBALL_DATA_DIR", str(data.root))
+    out = tmp_path / "events.json"
+    assert _cli(match_video, "--adapter", layout.adapter_dir, "--out", out, "--max-new-tokens", "8") == 0
+    err = capsys.readouterr().err
+    assert "note: " in err and "running the VLM alone" in err and "--spotter" in err, err
+    result = json.loads(out.read_text())
+    assert "mode" not in result and result["model_version"]  # the VLM-only output

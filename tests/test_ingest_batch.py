@@ -125,7 +125,7 @@ def test_demo_driver_and_sensor_batch_and_print_one_line_per_failed_clip(tmp_pat
     pytest's output capture it cannot run: every Dagster run on an instance with a dagster.yaml calls
     ``logging.config.dictConfig``, which closes all logging handlers, and absl's handler, which rouge-score
     imports, then closes the stream it was made with: pytest's own capture file.)"""
-    from football_assets.cli import demo
+    from football_assets.cli import run as driver
     from football_assets.defs.ingest.sensors import clip_sources_sensor
     from resources import DataDirResource
 
@@ -140,7 +140,7 @@ def test_demo_driver_and_sensor_batch_and_print_one_line_per_failed_clip(tmp_pat
     assert first.returncode == 0, out
     failed = [ln for ln in first.stdout.splitlines() if ": not a readable video" in ln]
     assert len(failed) == 1 and failed[0].startswith("file-") and failed[0].split(": ")[0].count(" ") == 0, out
-    assert "Traceback" not in out and "ingest: 2 ok, 1 failed" in first.stdout
+    assert "Traceback" not in out and "ingest: 2 clips ok, 1 failed" in first.stdout
     bad = failed[0].split(": ")[0]
     with DagsterInstance.get() as instance:
         assert type(instance.event_log_storage).__name__ == "PooledSqliteEventLogStorage"
@@ -163,8 +163,8 @@ def test_demo_driver_and_sensor_batch_and_print_one_line_per_failed_clip(tmp_pat
         instance.add_dynamic_partitions(clip_partitions.name, sensed.dynamic_partitions_requests[0].partition_keys)
         new = sensed.dynamic_partitions_requests[0].partition_keys
         assert (tags[RANGE[0]], tags[RANGE[1]]) == (new[0], new[1])
-        result = execute_job(reconstructable(demo._ingest_job), instance=instance, tags=tags,
-                             run_config=demo.INGEST_QUIET)
+        result = execute_job(reconstructable(driver._ingest_job), instance=instance, tags=tags,
+                             run_config=driver.INGEST_QUIET)
         assert result.success
         made = {e.event_specific_data.materialization.partition for e in result.get_asset_materialization_events()}
         assert made == set(new)

@@ -163,3 +163,11 @@ def test_definitions_load_with_ingest_assets():
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"raw_clips", "clips_4fps"} <= keys
     assert defs.resolve_job_def("ingest_job") is not None
+
+
+def test_only_resources_read_the_environment():
+    """Settings come from the environment in one place (``resources/environment.py``); the rest takes values."""
+    offenders = [f"{p.relative_to(ROOT)}:{i}" for p in (ROOT / "football_assets").rglob("*.py")
+                 for i, line in enumerate(p.read_text().splitlines(), 1)
+                 if ("os.environ" in line or "os.getenv" in line) and not line.lstrip().startswith("#")]
+    assert offenders == []

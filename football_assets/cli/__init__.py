@@ -1,4 +1,4 @@
-"""The ``football-events`` commands: ``demo`` (the whole graph on the manifest's clips) and ``analyze``."""
+"""The ``football-events`` commands (``cli/main.py`` lists them)."""
 
 from football_assets.cli.main import main
 

@@ -85,13 +85,13 @@ def resolve_mode(mode: str | None, spotter_dir: str | Path) -> str:
     return mode
 
 
-def cascade_or_vlm(args: argparse.Namespace, mode: str, adapter: str | None, spotter: Path) -> str:
+def cascade_or_vlm(args: argparse.Namespace, adapter: str, spotter: Path) -> str:
     """The cascade needs a spotter and an adapter of one splits version. When they differ: the VLM alone with
     a one-line note if the user chose only the adapter (the spotter is the data directory's default), else
     an error naming the flag that fixes it."""
-    if mode != "cascade" or adapter is None:
-        return mode
-    analyze_adapter_errors_first(adapter, args.base)
+    from football_assets.core.inference.analyze import adapter_info
+
+    adapter_info(adapter, args.base)  # the adapter's own errors before the spotter's
     try:
         check_same_splits(spotter, adapter)
     except CascadeMismatchError as exc:
@@ -100,13 +100,7 @@ def cascade_or_vlm(args: argparse.Namespace, mode: str, adapter: str | None, spo
                   "cascade)", file=sys.stderr)
             return "vlm"
         raise AnalyzeError(f"{exc} (pass --spotter DIR trained on the adapter's splits, or --mode vlm)") from None
-    return mode
-
-
-def analyze_adapter_errors_first(adapter: str, base: str | None) -> None:
-    from football_assets.core.inference.analyze import adapter_info
-
-    adapter_info(adapter, base)  # the adapter's own errors before the spotter's
+    return "cascade"
 
 
 def add_to_index(result: dict, match: str | None, layout) -> None:
@@ -127,19 +121,21 @@ def run(args: argparse.Namespace) -> dict:
         raise AnalyzeError(f"--overlay {args.overlay} would overwrite the input video")
     adapter = None if args.no_adapter else (args.adapter or str(layout.adapter_dir))
     spotter_dir = Path(args.spotter or layout.spotter_dir)
-    mode = cascade_or_vlm(args, resolve_mode(args.mode, spotter_dir), adapter, spotter_dir)
+    mode = resolve_mode(args.mode, spotter_dir)
+    spotter = cascade_run.load_spotter(spotter_dir, args.device) if mode != "vlm" else None
+    if mode == "cascade" and adapter is not None:
+        mode = cascade_or_vlm(args, adapter, spotter_dir)
     try:
-        if mode == "vlm":
+        predictor = version = None
+        if mode != "spotter":
             predictor, version, base = load_predictor(adapter, args.base, args.device, args.dtype)
             window = args.window or default_window_s(base, predictor.budget)
+        else:
+            window = args.window or spotter.clip_frames / spotter.cfg.fps
+        if mode == "vlm":
             result = analyze_video(video, predictor, version, window, args.overlap, args.nms_iou,
                                    max_new_tokens=args.max_new_tokens)
         else:
-            spotter = cascade_run.load_spotter(spotter_dir, args.device)
-            predictor, version, window = None, None, args.window or spotter.clip_frames / spotter.cfg.fps
-            if mode == "cascade":
-                predictor, version, base = load_predictor(adapter, args.base, args.device, args.dtype)
-                window = args.window or default_window_s(base, predictor.budget)
             result = cascade_run.cascade_video(video, spotter, predictor, version, window, args.proposal_threshold,
                                                args.nms_iou, max_new_tokens=args.max_new_tokens)
     except ValueError as exc:

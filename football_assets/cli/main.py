@@ -1,42 +1,32 @@
-"""``football-events`` console script: ``demo`` runs the whole asset graph on the built-in demo; ``analyze``
-finds the events of one video with the trained adapter; ``ask`` places a described moment in a video;
-``search`` finds moments in the event index; ``train --dry-run`` prints the preflight plan (none of these
-but ``demo`` imports Dagster)."""
+"""``football-events``: ``run`` (alias ``demo``) materializes the whole asset graph on the manifest's clips;
+``analyze`` finds the events of one video; ``ask`` places a described moment in a video; ``search`` finds
+moments in the event index; ``train --dry-run`` prints the preflight plan. Only ``run`` imports Dagster."""
 
 import argparse
+import importlib
 import sys
+
+#: command -> (module under football_assets.cli, one line of help); ``demo`` is ``run`` under its old name.
+COMMANDS = {
+    "run": ("run", "the whole asset graph on the manifest's clips (the built-in demo when it lists none)"),
+    "demo": ("run", "the same as run"),
+    "analyze": ("analyze", "VIDEO: the events of one video (analyze --help)"),
+    "ask": ("ask", "VIDEO QUESTION: when a described moment happens (ask --help)"),
+    "search": ("search", "QUERY: moments across the library (search --help)"),
+    "train": ("train", "--dry-run: the preflight memory plan (train --help)"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["analyze"]:  # before parsing, so that `analyze --help` reaches the analyze parser
-        from football_assets.cli.analyze import main as analyze_main
-
-        return analyze_main(argv[1:])
-    if argv[:1] == ["ask"]:
-        from football_assets.cli.ask import main as ask_main
-
-        return ask_main(argv[1:])
-    if argv[:1] == ["search"]:
-        from football_assets.cli.search import main as search_main
-
-        return search_main(argv[1:])
-    if argv[:1] == ["train"]:
-        from football_assets.cli.train import main as train_main
-
-        return train_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="football-events", description="football video -> match events")
-    parser.add_argument("command", choices=["demo", "analyze", "ask", "search", "train"],
-                        help="demo: materialize the whole graph on the manifest's clips; "
-                             "analyze VIDEO: events of one video (analyze --help); "
-                             "ask VIDEO QUESTION: when a described moment happens (ask --help); "
-                             "search QUERY: moments across the library (search --help); "
-                             "train --dry-run: the preflight memory plan (train --help)")
-    args, rest = parser.parse_known_args(argv)
-    if args.command == "demo":
-        from football_assets.cli.demo import main as demo_main
-
-        return demo_main(rest)
+    if argv[:1] and argv[0] in COMMANDS:  # the command's own parser takes the rest (so `analyze --help` works)
+        module = importlib.import_module(f"football_assets.cli.{COMMANDS[argv[0]][0]}")
+        return module.main(argv[1:])
+    parser = argparse.ArgumentParser(prog="football-events", description="football video -> match events",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(f"  {name:<8} {what}" for name, (_, what) in COMMANDS.items()))
+    parser.add_argument("command", choices=list(COMMANDS))
+    parser.parse_args(argv)
     return 2
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+
+from resources import environment
 
 
 def _value(text: str):
@@ -26,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the preflight plan and the settings, train nothing")
     p.add_argument("--config", help="training config JSON to train on (what the lora_adapter asset writes)")
     p.add_argument("--model", default=None, help="model name (default: the deployment's)")
-    p.add_argument("--profile", default=os.environ.get("FOOTBALL_GPU_PROFILE", "cpu"), help="GPU profile")
-    p.add_argument("--gpus", type=int, default=int(os.environ.get("FOOTBALL_GPUS", "1")), help="processes (ZeRO-2 shards over them)")
+    p.add_argument("--profile", default=environment.gpu_profile(), help="GPU profile (default: FOOTBALL_GPU_PROFILE, else cpu)")
+    p.add_argument("--gpus", type=int, default=environment.gpus(), help="processes (ZeRO-2 shards over them)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting (run config)")
     return p
 
@@ -42,8 +43,7 @@ def dry_run(args: argparse.Namespace) -> int:
         if not sep:
             raise ValueError(f"--set {item!r}: expected KEY=VALUE")
         overrides[key] = _value(val)
-    model = presets.select_model(args.model, os.environ.get("FOOTBALL_MODEL") or None,
-                                 os.environ.get("COSMOS_REASON1_PATH") or None)
+    model = presets.select_model(args.model, environment.model() or None, environment.model_path() or None)
     values, sources = presets.resolve(overrides, model, args.profile)
     plan = preflight.plan(values, args.profile, args.gpus, presets.PROFILE_MEMORY_GB.get(args.profile))
     print(preflight.format_plan(plan))

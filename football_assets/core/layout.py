@@ -11,7 +11,10 @@ from pathlib import Path
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("FOOTBALL_DATA_DIR", "data")).resolve()
+    """``FOOTBALL_DATA_DIR`` (default ``./data``), as ``resources.environment`` reads it."""
+    from resources import environment
+
+    return environment.data_dir()
 
 
 @dataclass(frozen=True)

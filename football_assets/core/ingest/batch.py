@@ -24,17 +24,13 @@ STEPS = ("raw", "clip")
 PROGRESS_LISTENERS: list[Callable[["ClipOutcome"], None]] = []
 
 
-def default_workers() -> int:
-    """Clips at once: ``FOOTBALL_INGEST_WORKERS``, else the cores this process may use."""
-    env = os.environ.get("FOOTBALL_INGEST_WORKERS", "").strip()
-    if env:
-        try:
-            n = int(env)
-        except ValueError:
-            raise ValueError(f"FOOTBALL_INGEST_WORKERS must be a whole number of workers, got {env!r}") from None
-        if n < 1:
-            raise ValueError(f"FOOTBALL_INGEST_WORKERS must be >= 1, got {n}")
-        return n
+def default_workers(configured: int | None = None) -> int:
+    """Clips at once: ``configured`` (``FOOTBALL_INGEST_WORKERS``, read by the caller), else the cores this
+    process may use."""
+    if configured is not None:
+        if configured < 1:
+            raise ValueError(f"FOOTBALL_INGEST_WORKERS must be >= 1, got {configured}")
+        return configured
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux

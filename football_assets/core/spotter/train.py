@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from football_assets.core.spotter.model import NetConfig, SpotterConfigError
-from football_assets.core.training.progress import run_under_pipes
+from football_assets.core.training.progress import make_callback, quiet_console, run_under_pipes
+from resources import environment
 
 
 @dataclass
@@ -110,7 +111,7 @@ def model_version(cfg: SpotterTrainConfig) -> str:
 
 
 def rank() -> int:
-    return int(os.environ.get("RANK", "0"))
+    return environment.rank()
 
 
 def plot_loss(history: list[dict], dest: Path) -> None:
@@ -151,7 +152,7 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
     """Train; on rank 0 choose thresholds on val, write the spotter directory and ``metrics.json``."""
     import torch
     from safetensors.torch import save_file
-    from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
+    from transformers import Trainer, TrainingArguments, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
     from football_assets.core.fsutil import atomic_dir, write_json
@@ -175,11 +176,6 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
     model = SpotterNet(net_cfg, cfg.fg_weight, cfg.member_pos_weight)
     history: list[dict] = []
 
-    class LossHistory(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kw):
-            if logs and "loss" in logs:
-                history.append({"step": state.global_step, "loss": float(logs["loss"])})
-
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"), per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
@@ -188,9 +184,11 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed, data_seed=cfg.seed,
         bf16=cfg.bf16 and on_gpu, deepspeed=cfg.deepspeed, report_to=[], remove_unused_columns=False,
         dataloader_num_workers=0, use_cpu=not on_gpu,
-        ddp_backend=None if on_gpu or int(os.environ.get("WORLD_SIZE", "1")) == 1 else "gloo",
+        ddp_backend=None if on_gpu or environment.world_size() == 1 else "gloo",
         label_names=["spot_target", "member_target"], disable_tqdm=True)
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, callbacks=[LossHistory()])
+    trainer = Trainer(model=model, args=args, train_dataset=dataset,
+                      callbacks=[make_callback(history, report, out / "train_log.jsonl", what="spotter training")])
+    quiet_console(trainer)
     last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
     if report:
         report(f"training spotter ({cfg.backbone}/{cfg.temporal}) on {len(train)} clips, {len(dataset)} windows"

@@ -139,13 +139,12 @@ def build_tiny_model(spec: ModelSpec, tokenizer):
 
 
 def resolve_path(spec: ModelSpec, path: str | os.PathLike | None) -> str:
-    """Local weights directory (argument, then the spec's env var), else the hub id."""
+    """The local weights directory ``path`` (the deployment's ``COSMOS_REASON1_PATH``, passed in by the caller,
+    or the one an adapter was trained on), else the hub id."""
     if path:
         if not Path(path).is_dir():
             raise FileNotFoundError(f"model {spec.name!r}: local path {path} does not exist")
         return str(path)
-    if spec.path_env and os.environ.get(spec.path_env):
-        return resolve_path(spec, os.environ[spec.path_env])
     if spec.hub_id:
         return spec.hub_id
     raise FileNotFoundError(f"model {spec.name!r}: no local path given and no hub id")

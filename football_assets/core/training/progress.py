@@ -15,18 +15,40 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def make_callback(history: list[dict]):
+def make_callback(history: list[dict], report=None, log_path: Path | None = None, what: str = "training",
+                  reports: int = 50):
+    """The trainer's logging, in place of transformers' console printer: each logged step goes to ``history``
+    and, as a JSON line, to ``log_path`` (the run's log file); about ``reports`` times a run a progress line
+    ``"<what>: <step>/<max_steps> steps (loss x)"`` goes to ``report`` (Dagster's event log under Pipes,
+    where ``football-events run`` turns it into a progress bar)."""
+    import json
+
     from transformers import TrainerCallback
 
-    class LossHistory(TrainerCallback):
-        """Keeps the logged loss per step (rank 0 writes it out)."""
-
+    class Progress(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kw):
-            if logs and "loss" in logs:
-                history.append({"step": state.global_step, "loss": float(logs["loss"]), "epoch": float(logs.get("epoch", 0)),
-                                "tokens_seen": int(state.num_input_tokens_seen)})
+            if not logs or not state.is_world_process_zero:
+                return
+            if log_path is not None:
+                with open(log_path, "a") as f:
+                    f.write(json.dumps({"step": state.global_step, **logs}) + "\n")
+            if "loss" not in logs:
+                return
+            history.append({"step": state.global_step, "loss": float(logs["loss"]), "epoch": float(logs.get("epoch", 0)),
+                            "tokens_seen": int(state.num_input_tokens_seen)})
+            every = max(1, state.max_steps // reports)
+            if report and (state.global_step % every == 0 or state.global_step == state.max_steps):
+                report(f"{what}: {state.global_step}/{state.max_steps} steps (loss {float(logs['loss']):.3f})")
 
-    return LossHistory()
+    return Progress()
+
+
+def quiet_console(trainer) -> None:
+    """No per-step dictionaries on stdout (``make_callback`` logs them to the run's file and Dagster)."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
 
 
 def plot_loss(history: list[dict], dest: Path) -> None:
@@ -70,9 +92,9 @@ def pipes_metadata(info: dict) -> dict:
 def run_under_pipes(run, cfg, version: str, rank: int) -> dict:
     """Run ``run(cfg, report=...)``. Launched by Dagster's ``PipesSubprocessClient`` (and on rank 0), log
     progress to Dagster and report the returned metrics as the asset's materialization; else just run."""
-    import os
+    from dagster_pipes import is_dagster_pipes_process
 
-    if os.environ.get("DAGSTER_PIPES_CONTEXT") and rank == 0:
+    if is_dagster_pipes_process() and rank == 0:
         from dagster_pipes import open_dagster_pipes
 
         with open_dagster_pipes() as pipes:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
@@ -21,12 +20,13 @@ from pathlib import Path
 from football_assets.core.training.data import Collator, SFTDataset, load_samples
 from football_assets.core.training.model import get_spec
 from football_assets.core.training.presets import CONFIG_DIR  # noqa: F401  (re-exported: the DeepSpeed configs folder)
-from football_assets.core.training.progress import make_callback, peak_memory_mb, plot_loss, run_under_pipes
+from football_assets.core.training.progress import make_callback, peak_memory_mb, plot_loss, quiet_console, run_under_pipes
 from football_assets.core.training.train_args import TrainConfig, TrainConfigError  # noqa: F401  (the trainer's config, re-exported)
+from resources import environment
 
 
 def rank() -> int:
-    return int(os.environ.get("RANK", "0"))
+    return environment.rank()
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,7 +121,8 @@ def run(cfg: TrainConfig, report=None) -> dict:
     history: list[dict] = []
     args = training_arguments(cfg, on_gpu)
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=Collator(processor.tokenizer.pad_token_id),
-                      callbacks=[make_callback(history)])
+                      callbacks=[make_callback(history, report, out / "train_log.jsonl")])
+    quiet_console(trainer)
     last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
     if report:
         report(f"training {cfg.model} on {len(samples)} samples" + (f", resuming from {last}" if last else ""))
@@ -141,7 +142,7 @@ def run(cfg: TrainConfig, report=None) -> dict:
             "samples_per_s": metrics.get("train_samples_per_second"),
             "tokens_seen": tokens, "tokens_per_s": tokens / wall if wall > 0 else None,
             "peak_memory_mb": peak_memory_mb(), "video_decodes": cache.decodes,
-            "world_size": int(os.environ.get("WORLD_SIZE", "1")), "device": "cuda" if on_gpu else "cpu",
+            "world_size": environment.world_size(), "device": "cuda" if on_gpu else "cpu",
             "deepspeed": cfg.deepspeed, "engine": type(trainer.model_wrapped).__name__, **params,
             "demo_pretrain_loss": [pre["pretrain"][0], pre["pretrain"][-1]] if pre.get("pretrain") else None,
         }
@@ -177,32 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cfg = TrainConfig.from_file(args.config)
     if cfg.deepspeed:
-        single_process_distributed_env()
+        environment.single_process_group()
     run_under_pipes(run, cfg, model_version(cfg), rank())
     return 0
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def single_process_distributed_env() -> bool:
-    """Set up a one-process distributed environment when no launcher did; True if it did.
-
-    DeepSpeed needs a process group. Without torchrun/deepspeed's variables, ``deepspeed.initialize``
-    falls back to MPI discovery (``No module named 'mpi4py'``); with them it starts a one-member group
-    (nccl on a GPU, gloo on CPU), so ``python -m football_assets.core.training.train`` with a ZeRO config just works.
-    """
-    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
-        return False
-    os.environ.update(MASTER_ADDR=os.environ.get("MASTER_ADDR", "127.0.0.1"),
-                      MASTER_PORT=os.environ.get("MASTER_PORT") or str(free_port()),
-                      RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
-    return True
 
 
 if __name__ == "__main__":

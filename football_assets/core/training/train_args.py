@@ -17,6 +17,7 @@ from typing import Optional
 
 from football_assets.core.prompts import FREE_TEXT_TASK
 from football_assets.core.training.model import get_spec
+from resources import environment
 
 #: The SFT sample tasks the trainer knows (``task`` of a splits sample); all are trained by default.
 TASKS = ("events", "grounding", FREE_TEXT_TASK)
@@ -143,7 +144,7 @@ class TrainConfig:
         t = {k: v for k, v in self.__dict__.items() if k in names}
         t.update(output_dir=str(Path(self.output_dir) / "checkpoints"), bf16=bool(t.get("bf16")) and on_gpu,
                  use_cpu=not on_gpu, data_seed=t.get("seed", 0),
-                 ddp_backend=None if on_gpu or int(os.environ.get("WORLD_SIZE", "1")) == 1 else "gloo")
+                 ddp_backend=None if on_gpu or environment.world_size() == 1 else "gloo")
         # transformers 5 names it activation checkpointing; non-reentrant needs no input that requires grad
         t["activation_checkpointing"] = bool(t.pop("gradient_checkpointing", False))
         if t["activation_checkpointing"]:

@@ -6,7 +6,6 @@ last re-training request. An unreachable server is a skip with the reason, never
 """
 
 import json
-import os
 
 from dagster import (
     AssetSelection,
@@ -21,6 +20,7 @@ from dagster import (
 
 from football_assets.core.annotation.ls_client import LabelStudioClient, LabelStudioError
 from football_assets.defs.training.jobs import training_job
+from resources import environment
 from resources.label_studio import LabelStudioResource
 
 annotations_sync_job = define_asset_job(
@@ -30,7 +30,7 @@ annotations_sync_job = define_asset_job(
 
 
 def retrain_after() -> int:
-    return int(os.environ.get("FOOTBALL_RETRAIN_AFTER", "20"))
+    return environment.retrain_after()
 
 
 def submitted(export: list[dict]) -> list[tuple[int, str]]:

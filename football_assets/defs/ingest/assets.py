@@ -31,7 +31,7 @@ from football_assets.core.ingest.video import CLIP_CHECKS
 from football_assets.core.layout import DataLayout
 from football_assets.defs.ingest.partitions import CLIPS_PER_RUN, clip_partitions
 from football_assets.defs.placement import CPU_TAGS
-from resources import DataDirResource
+from resources import DataDirResource, environment
 
 RAW, CLIPS = AssetKey("raw_clips"), AssetKey("clips_4fps")
 
@@ -69,7 +69,7 @@ with warnings.catch_warnings():
 def ingest_clips(context: AssetExecutionContext, config: IngestConfig, storage: DataDirResource):
     keys = context.partition_keys
     steps = [s for s, k in (("raw", RAW), ("clip", CLIPS)) if k in context.selected_asset_keys]
-    workers = min(config.workers or batch.default_workers(), len(keys))
+    workers = min(config.workers or batch.default_workers(environment.ingest_workers()), len(keys))
     context.log.info(f"ingesting {len(keys)} clip(s) ({' -> '.join(steps)}), {workers} at a time")
     failed: list[batch.ClipOutcome] = []
     for outcome in batch.ingest_many(DataLayout.at(storage.root), keys, steps, workers=workers, verify=config.verify):

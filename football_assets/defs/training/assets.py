@@ -128,7 +128,7 @@ def lora_adapter(context: AssetExecutionContext, config: LoraAdapterConfig, stor
     cfg_path = Path(cfg.output_dir) / "train_config.json"
     write_json(cfg_path, cfg.to_dict())
     command = launch_command(gpu.launcher, gpu.gpus, cfg_path, gpu.master_port)
-    md = run_trainer(context, command, cfg.output_dir)
+    md = run_trainer(context, command, cfg.output_dir, gpu.profile)
     md.update({"path": str(layout.adapter_dir), "launcher": describe_launch(gpu.launcher, gpu.gpus, gpu.master_port),
                "profile": gpu.profile, "splits_version": splits.version, "model_version": version,
                "settings": MetadataValue.json(settings_metadata(cfg, sources)),

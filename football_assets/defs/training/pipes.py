@@ -3,19 +3,28 @@ the repository root on the child's ``PYTHONPATH``, rank 0's reported metrics bac
 loss curve inlined as a picture."""
 
 import base64
-import os
+import warnings
 from pathlib import Path
 
 from dagster import AssetExecutionContext, MetadataValue, PipesSubprocessClient
 
+from resources import environment
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
-def run_trainer(context: AssetExecutionContext, command: list[str], output_dir: str | Path) -> dict:
-    """Run ``command`` under ``PipesSubprocessClient``; return the materialization metadata it reported."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+def run_trainer(context: AssetExecutionContext, command: list[str], output_dir: str | Path, profile: str = "cpu") -> dict:
+    """Run ``command`` under ``PipesSubprocessClient``; return the materialization metadata it reported.
+
+    On the ``cpu`` profile DeepSpeed is told its accelerator (``DS_ACCELERATOR=cpu``) instead of guessing it
+    with a warning on the console."""
+    env = environment.child_env(REPO_ROOT, **({"DS_ACCELERATOR": "cpu"} if profile == "cpu" else {}))
     context.log.info(f"launching: {' '.join(command)}")
-    result = PipesSubprocessClient(env=env).run(command=command, context=context).get_materialize_result()
+    with warnings.catch_warnings():
+        # Dagster's own PipesSubprocessClient calls its preview API `PipesMessageReader.expected_writer_count`
+        # (dagster 1.13): nothing of ours to change, so its PreviewWarning is not shown to the user.
+        warnings.filterwarnings("ignore", message=".*expected_writer_count.*")
+        result = PipesSubprocessClient(env=env).run(command=command, context=context).get_materialize_result()
     md = dict(result.metadata or {})
     png = Path(output_dir) / "loss_curve.png"
     if png.exists():

@@ -7,12 +7,10 @@ eviction, lost node) is retried up to ``RETRAIN_MAX_RETRIES`` times; a failing a
 fail the same way again). The instance must enable run retries (dagster.yaml ``run_retries``).
 """
 
-import os
-
-from dagster import DefaultScheduleStatus, ScheduleDefinition
-from dagster._utils.schedules import is_valid_cron_string
+from dagster import DagsterInvalidDefinitionError, DefaultScheduleStatus, ScheduleDefinition
 
 from football_assets.defs.training.jobs import training_job
+from resources import environment
 
 DEFAULT_RETRAIN_CRON = "0 3 * * 1"
 RETRAIN_MAX_RETRIES = 2
@@ -26,10 +24,12 @@ RETRAIN_RUN_TAGS = {
 
 def retrain_cron() -> str:
     """The re-training cron from the environment; a malformed one is an error naming the variable."""
-    cron = os.environ.get("FOOTBALL_RETRAIN_CRON", "").strip() or DEFAULT_RETRAIN_CRON
-    if not is_valid_cron_string(cron):
+    cron = environment.retrain_cron() or DEFAULT_RETRAIN_CRON
+    try:  # Dagster's own validation of the schedule it will run
+        ScheduleDefinition(name="cron_check", cron_schedule=cron, job_name=training_job.name)
+    except DagsterInvalidDefinitionError:
         raise ValueError(f"FOOTBALL_RETRAIN_CRON={cron!r} is not a valid 5-field cron string "
-                         f"(e.g. {DEFAULT_RETRAIN_CRON!r}: Mondays at 03:00)")
+                         f"(e.g. {DEFAULT_RETRAIN_CRON!r}: Mondays at 03:00)") from None
     return cron
 
 
@@ -37,7 +37,7 @@ weekly_retrain_schedule = ScheduleDefinition(
     name="weekly_retrain_schedule",
     job=training_job,
     cron_schedule=retrain_cron(),
-    execution_timezone=os.environ.get("FOOTBALL_RETRAIN_TZ", "UTC"),
+    execution_timezone=environment.retrain_tz(),
     tags=RETRAIN_RUN_TAGS,
     default_status=DefaultScheduleStatus.RUNNING,
     description="Re-trains on the latest annotations every week (cron: FOOTBALL_RETRAIN_CRON).",

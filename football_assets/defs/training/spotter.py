@@ -94,7 +94,7 @@ def event_spotter(context: AssetExecutionContext, config: EventSpotterConfig, st
     cfg_path = Path(cfg.output_dir) / "spotter_config.json"
     write_json(cfg_path, cfg.__dict__)
     command = launch_command(gpu.launcher, gpu.gpus, cfg_path, gpu.master_port, module=SPOTTER_MODULE)
-    md = run_trainer(context, command, cfg.output_dir)
+    md = run_trainer(context, command, cfg.output_dir, gpu.profile)
     md.update({"path": str(layout.spotter_dir), "launcher": describe_launch(gpu.launcher, gpu.gpus, gpu.master_port, SPOTTER_MODULE), "profile": gpu.profile,
                "splits_version": splits.version, "model_version": version})
     return MaterializeResult(metadata=md, data_version=DataVersion(version))

@@ -1,0 +1,48 @@
+"""``football-events run`` on the user's own footage (the five real clips beside the checkout, unlabelled): it
+ingests them, creates the Label Studio tasks when a server is configured, then stops with status 0 and says
+what comes next, in a few lines and without a traceback. Run as the user runs it: its own process, the
+project's dagster.yaml."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+from tests.fixtures_ops import make_dagster_home
+
+
+def run_command(tmp_path: Path, clips: list[Path], data: Path, **env: str) -> subprocess.CompletedProcess:
+    manifest = tmp_path / "sources.yaml"
+    manifest.write_text("sources:\n" + "".join(f"  - path: {p}\n    source_id: match-{i}\n" for i, p in enumerate(clips)))
+    home = make_dagster_home(tmp_path / "dagster_home")
+    entry = "import sys; from football_assets.cli.main import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", entry, "run"], cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(home),
+                               "FOOTBALL_DATA_DIR": str(data), "FOOTBALL_MANIFEST": str(manifest), **env})
+
+
+def test_own_footage_without_annotations_stops_cleanly_with_next_steps(tmp_path, real_clips):
+    done = run_command(tmp_path, real_clips[:2], tmp_path / "data")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "ingest: 2 clips ok, 0 failed" in done.stdout, out
+    assert "0 of 2 clips annotated" in done.stdout and "2 clips are waiting for annotation" in done.stdout, out
+    assert "at least 3 matches" in done.stdout and "make label-studio" in done.stdout, out
+    assert "Traceback" not in out and "Warning" not in out, out
+    assert len(done.stdout.splitlines()) <= 12, out  # a screenful, not a log
+
+
+def test_own_footage_with_label_studio_creates_tasks_then_stops(tmp_path, real_clips, label_studio_server):
+    from football_assets.core.annotation.ls_client import LabelStudioClient
+
+    data = label_studio_server.data_root / "own_footage"  # under the server's local-files document root
+    done = run_command(tmp_path, real_clips[:2], data, LABEL_STUDIO_URL=label_studio_server.url,
+                       LABEL_STUDIO_API_KEY=label_studio_server.token, LABEL_STUDIO_PROJECT="own footage")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "Label Studio tasks: 2 in project" in done.stdout and "(2 new)" in done.stdout, out
+    assert f"annotate the clips in Label Studio at {label_studio_server.url}" in done.stdout, out
+    assert "Traceback" not in out, out
+    client = LabelStudioClient(label_studio_server.url, label_studio_server.token, "own footage")
+    assert len(client.tasks_by_clip(client.ensure_project())) == 2
