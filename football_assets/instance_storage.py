@@ -19,6 +19,14 @@ Dagster's in either direction. Three differences:
   the last transactions; a crashed process loses nothing.
 
 For a shared deployment use PostgreSQL (``deploy/dagster-postgres.yaml``), which pools its own connections.
+
+Private Dagster API: Dagster has no public way to tune its SQLite event log (``dagster`` exports no storage
+class). The question for upstream (dagster-io/dagster): "Could ``SqliteEventLogStorage`` keep one engine per
+shard between writes, or offer a public hook for creating a shard's engine, so an instance can tune SQLite
+without subclassing ``dagster._core``?" Until there is an answer, this class relies on the private names
+imported below and on ``_connect``, ``_initdb``, ``_initialized_dbs``, ``_db_lock`` and
+``conn_string_for_shard``; dagster is pinned to 1.13.x in pyproject.toml, and
+``tests/test_instance_storage.py::test_the_private_dagster_api_it_relies_on`` fails when any of them changes.
 """
 
 from __future__ import annotations

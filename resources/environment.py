@@ -17,6 +17,7 @@ trainers import this in pods and on GPU machines without Dagster.
 | ``FOOTBALL_RETRAIN_CRON``, ``FOOTBALL_RETRAIN_TZ`` | the weekly re-training schedule | Mondays 03:00, UTC |
 | ``FOOTBALL_INGEST_WORKERS`` | ffmpeg workers of an ingest run | the cores |
 | ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT`` | set by torchrun / deepspeed for each process | one process |
+| ``DAGSTER_PIPES_CONTEXT`` | set by Dagster for a trainer it launched through Pipes | unset |
 """
 
 from __future__ import annotations
@@ -111,6 +112,11 @@ def single_process_group() -> bool:
             os.environ["MASTER_PORT"] = str(s.getsockname()[1])
     os.environ.update(MASTER_ADDR=_get("MASTER_ADDR") or "127.0.0.1", RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
     return True
+
+
+def launched_by_dagster_pipes() -> bool:
+    """True in a trainer that Dagster's ``PipesSubprocessClient`` launched (it sets ``DAGSTER_PIPES_CONTEXT``)."""
+    return bool(_get("DAGSTER_PIPES_CONTEXT"))
 
 
 def child_env(pythonpath: str | Path, **extra: str) -> dict[str, str]:

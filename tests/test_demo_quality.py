@@ -35,7 +35,7 @@ def test_default_training_learns_the_demo_event_classes(tmp_path):
     assert len({s["clip_id"] for s in splits["train"]}) >= 30
     store.write_version(data.layout.splits_dir / "q1", splits, {"version": "q1"})
     store.set_latest(data.layout.splits_dir, "q1")
-    cfg = build_train_config(LoraAdapterConfig(), GpuResource(profile="cpu"), data.layout,
+    cfg, _ = build_train_config(LoraAdapterConfig(), GpuResource(profile="cpu"), data.layout,
                              store.load_latest(data.layout))
     cfg_path = tmp_path / "train_config.json"
     write_json(cfg_path, cfg.__dict__)

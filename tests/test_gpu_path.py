@@ -15,6 +15,7 @@ from football_assets.cli.train import main as train_cli
 from football_assets.core.training import preflight, presets
 from football_assets.core.training.presets import ModelSelectionError
 from football_assets.core.training.train import CONFIG_DIR
+from football_assets.core.training.train_args import resolve
 from football_assets.defs.training.assets import LoraAdapterConfig, lora_adapter, resolve_settings
 from resources import DataDirResource
 from resources.gpu import GpuResource
@@ -28,7 +29,7 @@ LORA_IN_OUT = [(3584, 3584), (3584, 512), (3584, 512), (3584, 3584), (3584, 1894
 
 @pytest.fixture(scope="module")
 def plan_7b():
-    values, _ = presets.resolve(None, "cosmos-reason1-7b", "a100-80gb")
+    values, _ = resolve(None, "cosmos-reason1-7b", "a100-80gb")
     return preflight.plan(values, "a100-80gb", 1, presets.PROFILE_MEMORY_GB["a100-80gb"])
 
 
@@ -48,11 +49,11 @@ def test_full_size_7b_on_meta_device_lora_counts(plan_7b):
 
 
 def test_preflight_refuses_oversized_budget_and_unservable_adapter():
-    values, _ = presets.resolve({"max_frames": 256, "max_pixels": 480 * 720}, "cosmos-reason1-7b", "a100-80gb")
+    values, _ = resolve({"max_frames": 256, "max_pixels": 480 * 720}, "cosmos-reason1-7b", "a100-80gb")
     p = preflight.plan(values, "a100-80gb", 1, 80.0)
     with pytest.raises(preflight.PreflightError, match="over the a100-80gb budget of 80 GB.*256 frames of 476x700"):
         preflight.check(p)
-    values, _ = presets.resolve({"modules_to_save": ["lm_head"]}, "cosmos-reason1-7b", "a100-80gb")
+    values, _ = resolve({"modules_to_save": ["lm_head"]}, "cosmos-reason1-7b", "a100-80gb")
     with pytest.raises(preflight.PreflightError, match="meant for vLLM.*lm_head"):
         preflight.check(preflight.plan(values, "a100-80gb", 1, 80.0))
 
@@ -195,7 +196,7 @@ def test_tiny_defaults_are_the_demo_settings(demo_splits, tmp_path):
     from football_assets.defs.training.assets import build_train_config
 
     layout, _ = demo_splits
-    cfg = build_train_config(LoraAdapterConfig(), GpuResource(profile="cpu"), layout, store.load_latest(layout))
+    cfg, _ = build_train_config(LoraAdapterConfig(), GpuResource(profile="cpu"), layout, store.load_latest(layout))
     want = {"model": "tiny", "learning_rate": 2e-3, "num_train_epochs": 20.0, "lora_r": 64, "lora_alpha": 128,
             "lora_dropout": 0.0, "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1,
             "demo_pretrain_steps": 300, "save_steps": 100, "lr_scheduler_type": "cosine", "warmup_steps": 0.05,
@@ -218,9 +219,19 @@ def test_each_model_version_trains_in_its_own_run_folder(demo_splits):
 
     layout, _ = demo_splits
     splits, gpu = store.load_latest(layout), GpuResource(profile="cpu")
-    seed0, seed1 = (build_train_config(LoraAdapterConfig(seed=s), gpu, layout, splits) for s in (0, 1))
+    seed0, seed1 = (build_train_config(LoraAdapterConfig(seed=s), gpu, layout, splits)[0] for s in (0, 1))
     assert seed0.output_dir != seed1.output_dir
     assert Path(seed0.output_dir).name == model_version(seed0) and Path(seed1.output_dir).name == model_version(seed1)
-    assert build_train_config(LoraAdapterConfig(seed=0), gpu, layout, splits).output_dir == seed0.output_dir  # resumable
+    assert build_train_config(LoraAdapterConfig(seed=0), gpu, layout, splits)[0].output_dir == seed0.output_dir  # resumable
     sp0, sp1 = (build_spotter_config(EventSpotterConfig(seed=s), gpu, layout, splits) for s in (0, 1))
     assert sp0.output_dir != sp1.output_dir and Path(sp0.output_dir).name == spotter_version(sp0)
+
+
+def test_a_setting_every_preset_sets_has_no_project_default():
+    """One default per field: what every model's preset sets (learning rate, epochs, warm-up) has no second,
+    never-used default in ``TRAINER_DEFAULTS``."""
+    from football_assets.core.training.train_args import TRAINER_DEFAULTS
+
+    everywhere = set.intersection(*(set(p) for p in presets.MODEL_PRESETS.values()))
+    assert {"learning_rate", "num_train_epochs", "warmup_steps"} <= everywhere
+    assert everywhere & set(TRAINER_DEFAULTS) == set()

@@ -105,3 +105,23 @@ def _graph():
     from dagster import Definitions
 
     return Definitions(assets=[tiny]).resolve_asset_graph()
+
+
+def test_the_private_dagster_api_it_relies_on(tmp_path):
+    """``PooledSqliteEventLogStorage`` subclasses Dagster's private SQLite event log (its docstring says why);
+    this fails, naming the piece, when a Dagster release moves or renames what it relies on."""
+    import inspect
+
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+    from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+
+    assert sqlite_event_log.INDEX_SHARD_NAME and SQLITE_BUSY_TIMEOUT_SECONDS > 0
+    base = sqlite_event_log.SqliteEventLogStorage
+    for name in ("_connect", "_initdb", "conn_string_for_shard", "has_table", "wipe", "dispose"):
+        assert callable(getattr(base, name, None)), f"SqliteEventLogStorage.{name} is gone"
+    assert list(inspect.signature(base._connect).parameters) == ["self", "shard"]
+    storage = base(str(tmp_path / "runs"))
+    try:
+        assert isinstance(storage._initialized_dbs, set) and hasattr(storage._db_lock, "__enter__")
+    finally:
+        storage.dispose()

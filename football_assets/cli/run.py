@@ -36,7 +36,7 @@ from resources import DataDirResource, environment
 
 #: Dagster's console logger: warnings only (the stage lines below say what happened); the in-process executor
 #: runs the steps one after another in this process (no per-step interpreter start-up).
-RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}, "execution": {"config": {"in_process": {}}}}
+RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}, "execution": {"config": {"in_process": {}}}}
 INGEST_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failed clips: one line each, below
 
 #: Stage names as people say them, in graph order.
@@ -165,6 +165,20 @@ def ingest_all(keys: list[str], workers: int | None = None, log=print, progress:
 # Downstream graph, one line per stage
 
 
+def failure_cause(data) -> str:
+    """One line for a failed step: a ``Failure``'s description, else the innermost exception's message."""
+    if data is None:
+        return "failed"
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description.strip().splitlines()[0]
+    err = data.error
+    while err is not None and err.cause is not None:
+        err = err.cause
+    if err is None:
+        return "failed"
+    return f"{err.cls_name}: {(err.message.strip().splitlines() or [''])[0].split(': ', 1)[-1]}"
+
+
 def _says(asset: str, metadata: dict) -> str:
     """What a stage made, from its materialization metadata (``SAYS``)."""
     parts = []
@@ -222,8 +236,7 @@ class StageConsole:
             if kind == DagsterEventType.STEP_SUCCESS:
                 line = f"{i}/{self.n} {STAGES[step]:<19} {self.says.get(step, '')}"
             else:
-                err = ev.step_failure_data.error if ev.step_failure_data else None
-                cause = (err.message.strip().splitlines() or [""])[0] if err else "failed"
+                cause = failure_cause(ev.step_failure_data)
                 self.failed[step] = cause
                 line = f"{i}/{self.n} {STAGES[step]:<19} FAILED: {cause}"
             print(f"{line.rstrip():<78} {took:5.0f} s", file=self.out, flush=True)
@@ -410,9 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     console = StageConsole()
     ok, run_id = run_downstream(layout, console)
     if not ok:
-        print(f"the graph stopped: {'; '.join(f'{k}: {v}' for k, v in console.failed.items()) or 'run failed'}")
-        if run_id:
-            print(f"Full log: {log_file(layout, run_id)}")
+        stages = ", ".join(STAGES.get(k, k) for k in console.failed) or "the run"
+        print(f"stopped: {stages} failed" + (f"; full log: {log_file(layout, run_id)}" if run_id else ""))
+        if "run" in console.failed:
+            print(console.failed["run"])
         return 1
     for line in summary(layout, time.time() - t0, run_id):
         print(line)

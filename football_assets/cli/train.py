@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 def dry_run(args: argparse.Namespace) -> int:
     from football_assets.core.training import preflight, presets
     from football_assets.core.training.serving import vllm_command
+    from football_assets.core.training.train_args import resolve
 
     overrides = {}
     for item in args.set:
@@ -44,10 +45,10 @@ def dry_run(args: argparse.Namespace) -> int:
             raise ValueError(f"--set {item!r}: expected KEY=VALUE")
         overrides[key] = _value(val)
     model = presets.select_model(args.model, environment.model() or None, environment.model_path() or None)
-    values, sources = presets.resolve(overrides, model, args.profile)
+    values, sources = resolve(overrides, model, args.profile)
     plan = preflight.plan(values, args.profile, args.gpus, presets.PROFILE_MEMORY_GB.get(args.profile))
     print(preflight.format_plan(plan))
-    print("settings (value <- source; the rest are the defaults in core/train_args.py):")
+    print("settings (value <- source: default, preset, profile, run config):")
     for k in sorted(values):
         print(f"  {k} = {json.dumps(values[k])} <- {sources[k]}")
     if values.get("serve_with_vllm"):

@@ -7,7 +7,6 @@ one bad clip reads clearly in the Dagster UI and never takes other clips down wi
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -32,12 +31,6 @@ class VideoError(RuntimeError):
     def __init__(self, name: str, cause: str):
         super().__init__(f"{name}: {cause}")
         self.name, self.cause = name, cause
-
-
-def require_ffmpeg() -> None:
-    for tool in ("ffmpeg", "ffprobe"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"{tool} not found on PATH: install ffmpeg (the Makefile does: apt-get install ffmpeg)")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Spotter training with the Hugging Face Trainer: ``python -m football_assets.core.spotter.train --config cfg.json``.
 
-Same shape as the LoRA trainer (``core/train.py``): a JSON config, one entry point for ``python``,
+Same shape as the LoRA trainer (``core/training/train.py``): a JSON config, one entry point for ``python``,
 ``torchrun`` and ``deepspeed``, seeded, resumed from the last checkpoint in ``<output_dir>/checkpoints``;
 rank 0 writes the spotter directory atomically and reports to Dagster through Pipes when launched by
 ``PipesSubprocessClient``. Trains on the ``events`` samples of one SFT splits version (train.jsonl) and
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from football_assets.core.spotter.model import NetConfig, SpotterConfigError
-from football_assets.core.training.progress import make_callback, quiet_console, run_under_pipes
+from football_assets.core.training.progress import console_to_log, make_callback, quiet_console, run_under_pipes
 from resources import environment
 
 
@@ -237,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="spotter training config JSON (SpotterTrainConfig fields)")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=None, help="set by the deepspeed launcher")
     args = parser.parse_args(argv)
+    console_to_log(args.config)
     cfg = SpotterTrainConfig.from_file(args.config)
     run_under_pipes(run, cfg, model_version(cfg), rank())
     return 0

@@ -72,7 +72,7 @@ MODELS: dict[str, ModelSpec] = {
     "tiny": ModelSpec("tiny", tiny=TINY_CONFIG, max_frames=32, min_pixels=84 * 112, max_pixels=12000,
                       modules_to_save=("merger", "embed_tokens", "lm_head")),
     # Cosmos-Reason1 is trained on 4 fps video; 336x504 frames: 216 merged tokens per 2 frames,
-    # 3456 per 8 s clip (memory plan: core/preflight.py, `football-events train --dry-run`)
+    # 3456 per 8 s clip (memory plan: core/training/preflight.py, `football-events train --dry-run`)
     "cosmos-reason1-7b": ModelSpec("cosmos-reason1-7b", hub_id="nvidia/Cosmos-Reason1-7B",
                                    path_env="COSMOS_REASON1_PATH", max_frames=32,
                                    min_pixels=28 * 28 * 16, max_pixels=336 * 504),

@@ -92,8 +92,8 @@ def apply_lora(model, values: dict):
 
     for p in model.parameters():
         p.requires_grad_(False)
-    cfg = lora_config(values.get("lora_r", 16), values.get("lora_alpha", 32), values.get("lora_dropout", 0.0),
-                      values.get("target_modules"), values.get("modules_to_save") or [])
+    cfg = lora_config(values["lora_r"], values["lora_alpha"], values["lora_dropout"], values["target_modules"],
+                      values["modules_to_save"] or [])
     with torch.device("meta"):
         return get_peft_model(model, cfg)
 
@@ -148,18 +148,16 @@ def deepspeed_bucket_elements(path: str | None) -> float:
 
 
 def plan(values: dict, profile: str, processes: int = 1, budget_gb: float | None = None) -> Plan:
-    """The memory plan for resolved training ``values`` (``presets.resolve``) on ``profile``."""
+    """The memory plan for resolved training ``values`` (``train_args.resolve``: every setting) on ``profile``."""
     model = meta_model(values["model"])
     config = model.config
     peft_model = apply_lora(model, values)
     params = count_params(peft_model)
     lora = lora_layout(peft_model)
-    spec = get_spec(values["model"])
-    tok = video_tokens(config, values.get("max_frames") or spec.max_frames, values.get("min_pixels") or spec.min_pixels,
-                       values.get("max_pixels") or spec.max_pixels)
+    tok = video_tokens(config, values["max_frames"], values["min_pixels"], values["max_pixels"])
     text = text_tokens()
     T = tok["video"] + text
-    B = int(values.get("per_device_train_batch_size", 1))
+    B = int(values["per_device_train_batch_size"])
     bf16 = bool(values.get("bf16")) or values.get("dtype") == "bfloat16"
     w = 2 if bf16 else 4
     tc, vc = config.text_config, config.vision_config
@@ -183,7 +181,7 @@ def plan(values: dict, profile: str, processes: int = 1, budget_gb: float | None
     mem["fragmentation"] = FRAGMENTATION * sub
     mem["total"] = sub + mem["fragmentation"]
     clip_bytes = tok["patches"] * tok["pixel_dim"] * 4  # fp32 pixel values, as the processor returns them
-    cache_mb = values.get("video_cache_mb", 2048)
+    cache_mb = values["video_cache_mb"]
     host = {"video_clip_mb": clip_bytes / 2**20, "video_cache_budget_mb": cache_mb,
             "clips_in_memory": int(cache_mb * 2**20 // clip_bytes) if clip_bytes else 0}
     result = Plan(model=values["model"], profile=profile, processes=processes, params=params, lora=lora,

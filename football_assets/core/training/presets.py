@@ -2,7 +2,8 @@
 
 Every setting has exactly one default: the field defaults of the argument dataclasses in ``train_args``
 (plus ``TRAINER_DEFAULTS`` for the ``transformers.TrainingArguments`` fields where the project differs from
-Hugging Face's default). On top of that, highest last:
+Hugging Face's default); a preset sets only what its model needs differently, and a field every preset sets
+has no default in ``TRAINER_DEFAULTS`` (a test keeps it so). On top of the defaults, highest last:
 
 1. ``MODEL_PRESETS[model]``: what the model needs to learn well (lr, epochs, LoRA rank/alpha/dropout and
    targets, ``modules_to_save``, the video budget, demo pretraining, whether the adapter is for vLLM);
@@ -11,9 +12,9 @@ Hugging Face's default). On top of that, highest last:
 3. the run config: only the values a user actually set (``None`` means "not set").
 
 The profile beats the preset because it describes the hardware the run is on (batch 2 x 8 is what fits
-80 GB, whatever the model's preset says); the user's explicit value beats both. ``resolve`` returns the
-flat dict the trainer reads (``HfArgumentParser``) together with where each value came from, which the
-training asset shows in its metadata.
+80 GB, whatever the model's preset says); the user's explicit value beats both. ``train_args.resolve`` stacks
+the layers and returns every value the trainer reads (``HfArgumentParser``) together with where it came from,
+which the training asset shows in its metadata.
 
 Which model: the run config's ``model``, else the deployment's (``FOOTBALL_MODEL``), else the model whose
 weights path the deployment sets (``COSMOS_REASON1_PATH`` -> ``cosmos-reason1-7b``), else ``tiny``. So a
@@ -42,20 +43,14 @@ class ModelSelectionError(ValueError):
 MODEL_PRESETS: dict[str, dict] = {
     # the CPU demo: exactly the settings `make demo`'s figures were measured with
     "tiny": {
-        "learning_rate": 2e-3, "num_train_epochs": 20.0, "lora_r": 64, "lora_alpha": 128, "lora_dropout": 0.0,
-        "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1, "save_steps": 100,
-        "lr_scheduler_type": "cosine", "warmup_steps": 0.05, "seed": 0,
-        "modules_to_save": list(MODELS["tiny"].modules_to_save), "demo_pretrain_steps": 300,
-        "max_frames": MODELS["tiny"].max_frames, "min_pixels": MODELS["tiny"].min_pixels,
-        "max_pixels": MODELS["tiny"].max_pixels, "serve_with_vllm": False,
+        "learning_rate": 2e-3, "num_train_epochs": 20.0, "lora_dropout": 0.0, "per_device_train_batch_size": 4,
+        "save_steps": 100, "warmup_steps": 0.05, "modules_to_save": list(MODELS["tiny"].modules_to_save),
+        "demo_pretrain_steps": 300,
     },
     # 336x504 frames: 216 merged tokens per 2 frames, 3456 video tokens per 8 s clip at 4 fps
     "cosmos-reason1-7b": {
-        "learning_rate": 1e-4, "num_train_epochs": 3.0, "lora_r": 64, "lora_alpha": 128, "lora_dropout": 0.05,
-        "lr_scheduler_type": "cosine", "warmup_steps": 0.1, "seed": 0, "modules_to_save": [],
-        "demo_pretrain_steps": 0, "max_frames": MODELS["cosmos-reason1-7b"].max_frames,
-        "min_pixels": MODELS["cosmos-reason1-7b"].min_pixels, "max_pixels": MODELS["cosmos-reason1-7b"].max_pixels,
-        "serve_with_vllm": True,
+        "learning_rate": 1e-4, "num_train_epochs": 3.0, "warmup_steps": 0.1, "serve_with_vllm": True,
+        "modules_to_save": [],  # nothing but LoRA: the form vLLM serves on an unmodified base
     },
 }
 
@@ -92,25 +87,6 @@ def select_model(requested: str | None, deployment: str | None = None, model_pat
             f"set FOOTBALL_MODEL=cosmos-reason1-7b (or the run config's model) to train those weights, "
             f"or unset COSMOS_REASON1_PATH to train the tiny demo model")
     return name
-
-
-def resolve(run_config: dict | None, model: str, profile: str = "cpu") -> tuple[dict, dict]:
-    """``(values, sources)``: the settings the trainer gets and, per key, ``preset``/``profile``/``run config``.
-
-    Only keys that a layer sets appear; everything else keeps the one default in ``train_args``.
-    ``run_config`` entries that are ``None`` count as not set.
-    """
-    if model not in MODEL_PRESETS:
-        raise ModelSelectionError(f"model {model!r} has no preset; known: {', '.join(MODEL_PRESETS)}")
-    values: dict = {"model": model}
-    sources: dict = {"model": "selection"}
-    layers = [("preset", MODEL_PRESETS[model]), ("profile", profile_values(profile)),
-              ("run config", {k: v for k, v in (run_config or {}).items() if v is not None})]
-    for name, layer in layers:
-        for k, v in layer.items():
-            values[k] = list(v) if isinstance(v, (list, tuple)) else v
-            sources[k] = name
-    return values, sources
 
 
 def auto_inference_settings(device: str | None = None, dtype: str | None = None) -> tuple[str, str]:

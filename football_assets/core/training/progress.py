@@ -89,12 +89,42 @@ def pipes_metadata(info: dict) -> dict:
     return md
 
 
+TRAINER_LOG = "trainer.log"
+
+
+def console_to_log(config_path: str | Path) -> Path | None:
+    """Under Dagster Pipes, send this process's stdout and stderr (library warnings, tracebacks) to
+    ``<output_dir>/trainer.log`` instead of the orchestrator's console; return that path (None otherwise).
+    ``defs/training/pipes.py`` quotes the log's last line when the trainer fails."""
+    import json
+    import os
+    import sys
+
+    from resources import environment
+
+    if not environment.launched_by_dagster_pipes():
+        return None
+    try:
+        out = Path(json.loads(Path(config_path).read_text())["output_dir"])
+    except (OSError, ValueError, KeyError):
+        return None  # the config's own error is reported as it is
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / TRAINER_LOG
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    return log
+
+
 def run_under_pipes(run, cfg, version: str, rank: int) -> dict:
     """Run ``run(cfg, report=...)``. Launched by Dagster's ``PipesSubprocessClient`` (and on rank 0), log
     progress to Dagster and report the returned metrics as the asset's materialization; else just run."""
-    from dagster_pipes import is_dagster_pipes_process
+    from resources import environment
 
-    if is_dagster_pipes_process() and rank == 0:
+    if environment.launched_by_dagster_pipes() and rank == 0:
         from dagster_pipes import open_dagster_pipes
 
         with open_dagster_pipes() as pipes:

@@ -12,19 +12,16 @@ import json
 import shlex
 
 from football_assets.core.events import TARGET_FPS
-from football_assets.core.training.model import get_spec
 
 
 def vllm_command(values: dict, base: str = "/models/Cosmos-Reason1-7B", adapter: str = "/data/models/lora_adapter",
                  media_root: str = "/data", port: int = 8000) -> str:
-    """``vllm serve`` for resolved training ``values`` (``presets.resolve``), one shell line per option."""
-    spec = get_spec(values["model"])
-    frames = values.get("max_frames") or spec.max_frames
-    pixels = {"min_pixels": values.get("min_pixels") or spec.min_pixels,
-              "max_pixels": values.get("max_pixels") or spec.max_pixels}
+    """``vllm serve`` for resolved training ``values`` (``train_args.resolve``), one shell line per option."""
+    frames = values["max_frames"]
+    pixels = {"min_pixels": values["min_pixels"], "max_pixels": values["max_pixels"]}
     args = [
         "vllm", "serve", base, "--enable-lora", "--lora-modules", f"football={adapter}",
-        "--max-lora-rank", str(values.get("lora_r", 16)), "--max-model-len", "16384",
+        "--max-lora-rank", str(values["lora_r"]), "--max-model-len", "16384",
         "--limit-mm-per-prompt", json.dumps({"video": 1}),
         "--mm-processor-kwargs", json.dumps({"fps": TARGET_FPS, **pixels}),
         "--media-io-kwargs", json.dumps({"video": {"num_frames": frames}}),

@@ -20,7 +20,14 @@ from pathlib import Path
 from football_assets.core.training.data import Collator, SFTDataset, load_samples
 from football_assets.core.training.model import get_spec
 from football_assets.core.training.presets import CONFIG_DIR  # noqa: F401  (re-exported: the DeepSpeed configs folder)
-from football_assets.core.training.progress import make_callback, peak_memory_mb, plot_loss, quiet_console, run_under_pipes
+from football_assets.core.training.progress import (
+    console_to_log,
+    make_callback,
+    peak_memory_mb,
+    plot_loss,
+    quiet_console,
+    run_under_pipes,
+)
 from football_assets.core.training.train_args import TrainConfig, TrainConfigError  # noqa: F401  (the trainer's config, re-exported)
 from resources import environment
 
@@ -176,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="training config JSON (TrainConfig fields)")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=None, help="set by the deepspeed launcher")
     args = parser.parse_args(argv)
+    console_to_log(args.config)
     cfg = TrainConfig.from_file(args.config)
     if cfg.deepspeed:
         environment.single_process_group()

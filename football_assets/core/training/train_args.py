@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 from football_assets.core.prompts import FREE_TEXT_TASK
+from football_assets.core.training import presets
 from football_assets.core.training.model import get_spec
 from resources import environment
 
@@ -38,8 +39,8 @@ class ModelArguments:
 
 @dataclass
 class LoraArguments:
-    lora_r: int = 16
-    lora_alpha: int = 32
+    lora_r: int = 64  # alpha = 2 r; the tiny demo needed the rank, LLaMA-Factory's 7B recipe is in this range
+    lora_alpha: int = 128
     lora_dropout: float = 0.05
     target_modules: Optional[str] = None  # None: the language model's linear layers (model.LM_LINEAR_REGEX)
     modules_to_save: Optional[list[str]] = None  # None: none; extra fully trained modules (demo-only aid)
@@ -61,8 +62,7 @@ class DataArguments:
 
 #: ``TrainingArguments`` fields where the project differs from Hugging Face's defaults (the rest are HF's).
 TRAINER_DEFAULTS: dict = {
-    "num_train_epochs": 1.0, "learning_rate": 2e-4, "lr_scheduler_type": "cosine", "warmup_steps": 0.03,
-    "per_device_train_batch_size": 1, "logging_steps": 1, "save_strategy": "steps", "save_steps": 50,
+    "lr_scheduler_type": "cosine", "per_device_train_batch_size": 1, "logging_steps": 1, "save_strategy": "steps", "save_steps": 50,
     "save_total_limit": 2, "report_to": "none", "remove_unused_columns": False, "dataloader_num_workers": 0,
     "label_names": ["labels"], "include_num_input_tokens_seen": "non_padding", "disable_tqdm": True,
     "save_only_model": False, "seed": 0,
@@ -89,31 +89,63 @@ def defaults() -> dict:
     return out
 
 
+def resolve(run_config: dict | None, model: str, profile: str | None = "cpu") -> tuple[dict, dict]:
+    """``(values, sources)``: every setting the trainer gets and, per key, where it came from (``default``,
+    ``preset``, ``profile``, ``run config``).
+
+    The one place the layers meet (defaults here -> ``presets.MODEL_PRESETS[model]`` -> ``presets.PROFILES[profile]``
+    -> ``run_config``, highest last): the training asset and ``train --dry-run`` call it with the deployment's
+    profile, the trainer (``TrainConfig.from_dict``) with a config file as the run config and no profile (a file
+    the asset wrote holds every value already; a hand-written one gets the model's preset for what it leaves
+    out). ``None`` entries count as not set; a video budget left unset is the model's own.
+    """
+    if model not in presets.MODEL_PRESETS:
+        raise presets.ModelSelectionError(f"model {model!r} has no preset; known: {', '.join(presets.MODEL_PRESETS)}")
+    spec = get_spec(model)
+    values: dict = {**defaults(), "model": model}
+    sources: dict = {k: "default" for k in values}
+    sources["model"] = "selection"
+    layers = [("preset", presets.MODEL_PRESETS[model]), ("profile", presets.profile_values(profile) if profile else {}),
+              ("run config", {k: v for k, v in (run_config or {}).items() if v is not None and k != "model"})]
+    for name, layer in layers:
+        for k, v in layer.items():
+            values[k] = list(v) if isinstance(v, (list, tuple)) else v
+            sources[k] = name
+    for key in ("max_frames", "min_pixels", "max_pixels"):
+        if values.get(key) is None:
+            values[key], sources[key] = getattr(spec, key), "model"
+    return values, sources
+
+
 class TrainConfig:
     """One resolved training configuration; its attributes are the flat JSON keys (``cfg.__dict__`` is the JSON).
 
-    ``from_dict`` applies defaults, then the model's preset, then the given values, and validates;
-    ``parse`` returns the four argument objects through ``HfArgumentParser``.
+    ``build`` takes values ``resolve`` returned (plus the run's paths); ``from_dict`` resolves a config file's
+    values first (the trainer's entry point); both validate. ``parse`` returns the four argument
+    objects through ``HfArgumentParser``.
     """
 
     def __init__(self, values: dict):
         self.__dict__.update(values)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        from football_assets.core.training.presets import MODEL_PRESETS
-
+    def build(cls, values: dict) -> "TrainConfig":
+        """``values`` (``resolve``'s, plus the run's paths), validated."""
         known = set(defaults()) | {f.name for c in OURS for f in fields(c)} | _training_fields()
-        unknown = sorted(set(d) - known)
+        unknown = sorted(set(values) - known)
         if unknown:
             raise TrainConfigError(f"unknown training config field(s): {', '.join(unknown)} "
                                    "(fields of ModelArguments, LoraArguments, DataArguments or TrainingArguments)")
-        model = d.get("model") or "tiny"
-        get_spec(model)  # UnknownModelError naming the known ones
-        values = {**defaults(), **MODEL_PRESETS.get(model, {}), **{k: v for k, v in d.items() if v is not None}}
-        cfg = cls(values)
+        cfg = cls(dict(values))
         cfg.validate()
         return cfg
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """A config file's values, resolved (``resolve``: the model's preset under them, no hardware profile)."""
+        model = d.get("model") or "tiny"
+        get_spec(model)  # UnknownModelError naming the known ones
+        return cls.build(resolve(d, model, profile=None)[0])
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> "TrainConfig":
@@ -191,6 +223,4 @@ class TrainConfig:
     def budget(self):
         from football_assets.core.training.video_inputs import VideoBudget
 
-        spec = get_spec(self.model)
-        return VideoBudget(max_frames=self.max_frames or spec.max_frames, min_pixels=self.min_pixels or spec.min_pixels,
-                           max_pixels=self.max_pixels or spec.max_pixels)
+        return VideoBudget(max_frames=self.max_frames, min_pixels=self.min_pixels, max_pixels=self.max_pixels)

@@ -1,6 +1,6 @@
 """Evaluation group: the adapter's report on the test split (with the regression gate) and its
 predictions on clips nobody has annotated yet (Label Studio pre-annotations). Thin wiring around
-``core.report`` and ``core.analyze``."""
+``core/evaluation`` and ``core/inference``."""
 
 import hashlib
 import json

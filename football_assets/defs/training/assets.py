@@ -1,7 +1,7 @@
 """Training group: the LoRA adapter, trained out of process through Dagster Pipes.
 
 The asset picks the deployment's model, resolves its settings (run config > GPU profile > model preset >
-defaults, ``core/presets.py``), runs the preflight (``core/preflight.py``: refuses a run that cannot fit or
+defaults, ``core/training/presets.py``), runs the preflight (``core/training/preflight.py``: refuses a run that cannot fit or
 cannot be served, in seconds), writes the training config JSON and launches ``football_assets.core.training.train``
 with the GPU resource's launcher (python / torchrun / deepspeed) through ``PipesSubprocessClient``; rank 0
 reports the metrics. The metadata shows every setting with its source, and the preflight plan.
@@ -34,6 +34,7 @@ from football_assets.core.training import architectures, preflight, presets
 from football_assets.core.training.launch import describe as describe_launch
 from football_assets.core.training.launch import launch_command
 from football_assets.core.training.train import TrainConfig, model_version
+from football_assets.core.training.train_args import resolve
 from football_assets.defs.placement import GPU_POOL, GPU_TRAINING_TAGS
 from football_assets.defs.training.pipes import run_trainer
 from resources import DataDirResource
@@ -42,9 +43,9 @@ from resources.gpu import GpuResource
 
 class LoraAdapterConfig(Config):
     """Run-config overrides. Unset (None) fields come from the GPU profile, then the model's preset, then the
-    defaults (``football_assets/core/presets.py``); the values used are in the materialization's metadata.
+    defaults (``football_assets/core/training/presets.py``); the values used are in the materialization's metadata.
     ``model`` unset: the deployment's (``FOOTBALL_MODEL``, else the model of ``COSMOS_REASON1_PATH``, else tiny).
-    Field names are the training config's (``TrainingArguments`` / ``core/train_args.py``)."""
+    Field names are the training config's (``TrainingArguments`` / ``core/training/train_args.py``)."""
 
     model: Optional[str] = None
     num_train_epochs: Optional[float] = None
@@ -71,8 +72,8 @@ class LoraAdapterConfig(Config):
 def resolve_settings(config: LoraAdapterConfig, gpu: GpuResource) -> tuple[dict, dict]:
     """``(values, sources)``: the model the deployment selects and its settings, with where each came from."""
     model = presets.select_model(config.model, gpu.model or None, gpu.model_path or None)
-    values, sources = presets.resolve({k: v for k, v in config.model_dump().items() if k not in ("force", "model")},
-                                      model, gpu.profile)
+    values, sources = resolve({k: v for k, v in config.model_dump().items() if k not in ("force", "model")},
+                              model, gpu.profile)
     if config.model:
         sources["model"] = "run config"
     if gpu.model_path:
@@ -80,14 +81,16 @@ def resolve_settings(config: LoraAdapterConfig, gpu: GpuResource) -> tuple[dict,
     return values, sources
 
 
-def build_train_config(config: LoraAdapterConfig, gpu: GpuResource, layout, splits) -> TrainConfig:
-    values, _ = resolve_settings(config, gpu)
+def build_train_config(config: LoraAdapterConfig, gpu: GpuResource, layout, splits) -> tuple[TrainConfig, dict]:
+    """``(the one final TrainConfig, where each setting came from)``: settings resolved once, plus the run's paths."""
+    values, sources = resolve_settings(config, gpu)
     values.update(splits_dir=str(splits.path), splits_version=splits.version, adapter_dir=str(layout.adapter_dir),
                   output_dir=str(layout.models_dir / "runs" / "pending"))
     # The run folder (checkpoints the trainer resumes from) is the model version's own: a run with another
     # seed or setting on the same splits must start afresh, not resume another config's finished run.
-    values["output_dir"] = str(layout.models_dir / "runs" / model_version(TrainConfig.from_dict(values)))
-    return TrainConfig.from_dict(values)
+    cfg = TrainConfig.build(values)
+    cfg.output_dir = str(layout.models_dir / "runs" / model_version(cfg))
+    return cfg, sources
 
 
 def settings_metadata(cfg: TrainConfig, sources: dict) -> dict:
@@ -108,8 +111,7 @@ def lora_adapter(context: AssetExecutionContext, config: LoraAdapterConfig, stor
                  gpu: GpuResource) -> MaterializeResult:
     layout = DataLayout.at(storage.root)
     splits = store.load_latest(layout)
-    cfg = build_train_config(config, gpu, layout, splits)
-    _, sources = resolve_settings(config, gpu)
+    cfg, sources = build_train_config(config, gpu, layout, splits)
     version = model_version(cfg)
     # preflight first: a run that cannot fit (or cannot be served) fails here in seconds, naming the budget
     if cfg.model_path:

@@ -6,8 +6,9 @@ import base64
 import warnings
 from pathlib import Path
 
-from dagster import AssetExecutionContext, MetadataValue, PipesSubprocessClient
+from dagster import AssetExecutionContext, DagsterPipesExecutionError, Failure, MetadataValue, PipesSubprocessClient
 
+from football_assets.core.training.progress import TRAINER_LOG
 from resources import environment
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -24,7 +25,12 @@ def run_trainer(context: AssetExecutionContext, command: list[str], output_dir: 
         # Dagster's own PipesSubprocessClient calls its preview API `PipesMessageReader.expected_writer_count`
         # (dagster 1.13): nothing of ours to change, so its PreviewWarning is not shown to the user.
         warnings.filterwarnings("ignore", message=".*expected_writer_count.*")
-        result = PipesSubprocessClient(env=env).run(command=command, context=context).get_materialize_result()
+        try:
+            result = PipesSubprocessClient(env=env).run(command=command, context=context).get_materialize_result()
+        except DagsterPipesExecutionError as exc:
+            log = Path(output_dir) / TRAINER_LOG
+            lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()] if log.exists() else []
+            raise Failure(description=f"trainer failed: {lines[-1].strip() if lines else exc} (log: {log})") from None
     md = dict(result.metadata or {})
     png = Path(output_dir) / "loss_curve.png"
     if png.exists():
