@@ -36,3 +36,22 @@ def match_video(cascade_root) -> Path:
     out = cascade_root.parent / "match.mp4"
     ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(out))
     return out
+
+
+@pytest.fixture(scope="session")
+def confident_cascade_root(cascade_root, tmp_path_factory) -> Path:
+    """``cascade_root`` with a spotter trained long enough to find intervals on its own training clips
+    (``cascade_root``'s, trained 20 epochs, scores every frame below its thresholds): the cascade's events
+    then carry the spotter's times and confidences. Same splits version as the adapter."""
+    from football_assets.core.spotter.train import SpotterTrainConfig, run
+
+    root = tmp_path_factory.mktemp("confident_cascade") / "data"
+    shutil.copytree(cascade_root, root, ignore=shutil.ignore_patterns("spotter_run"))
+    layout = DataLayout(root)
+    shutil.rmtree(layout.spotter_dir)
+    run(SpotterTrainConfig.from_dict({
+        "splits_dir": str(layout.splits_dir / "test-v1"), "splits_version": "test-v1",
+        "output_dir": str(root / "spotter_run"), "spotter_dir": str(layout.spotter_dir), "epochs": 150,
+        **{**FAST, "logging_steps": 50}}))
+    shutil.rmtree(root / "spotter_run")
+    return root

@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from dagster import DagsterInstance, materialize
 
 from football_assets import cli
@@ -11,12 +12,14 @@ from football_assets.core.annotation import ls_export, snapshots
 from football_assets.core.demo import generator
 from football_assets.core.evaluation import scoring, store
 from football_assets.core.fsutil import read_json, write_json
-from football_assets.core.inference import analyze
+from football_assets.core.inference import analyze, cascade_run, preannotate
 from football_assets.core.ingest.video import probe
+from football_assets.core.layout import DataLayout
 from football_assets.defs.evaluation.assets import evaluation_report, predictions
 from resources import DataDirResource
 from tests.fixtures_dataset import snapshot_frames
 from tests.fixtures_evaluation import flash_video
+from tests.fixtures_spotter import cascade_root, confident_cascade_root  # noqa: F401 (fixtures)
 
 FAST = {"max_new_tokens": 8}  # an untrained-ish tiny model never stops by itself: bound the answers
 
@@ -97,20 +100,39 @@ def test_evaluation_report_and_regression_gate(eval_layout):
     assert read_json(out / "report.json")["gate"]["passed"] is False
 
 
-def test_predictions_cover_unannotated_clips_only(eval_layout):
-    layout = eval_layout
+def _annotate_first(layout, n: int):
+    """An annotation snapshot of the first ``n`` of the 8 demo clips (the rest are left to predict)."""
     plan = generator.plan_clips(8, 0)
     facts = {c["clip_id"]: c for c in json_facts(layout)}
-    events, tasks = snapshot_frames(plan[:6], facts)
+    events, tasks = snapshot_frames(plan[:n], facts)
     snapshots.write_snapshot(layout, events, tasks)
+    return plan, facts
+
+
+def _spotter_of_other_splits(src_root, layout) -> Path:
+    """The cascade fixture's spotter copied into ``layout``, relabelled as trained on other splits."""
+    shutil.copytree(DataLayout(src_root).spotter_dir, layout.spotter_dir)
+    meta = read_json(layout.spotter_dir / "train_meta.json")
+    write_json(layout.spotter_dir / "train_meta.json", {**meta, "splits_version": "other-splits"})
+    return layout.spotter_dir
+
+
+def test_predictions_cover_unannotated_clips_only(eval_layout, cascade_root):
+    layout = eval_layout
+    plan, facts = _annotate_first(layout, 6)
+    _spotter_of_other_splits(cascade_root, layout)  # a spotter, but not of the adapter's splits: the VLM alone
     result = _materialize([predictions], layout, FAST)
     assert result.success
     latest = read_json(layout.predictions_file)
-    assert set(latest) == {"model_version", "clips", "clip_scores"}
+    assert set(latest) == {"model_version", "mode", "adapter_version", "spotter_version", "note", "clips", "clip_scores"}
+    assert latest["mode"] == "vlm" and latest["spotter_version"] is None
+    assert "'other-splits'" in latest["note"] and "retrain one on the same splits" in latest["note"]
     assert sorted(latest["clips"]) == sorted(c.key for c in plan[6:])
-    assert latest["model_version"] == read_json(layout.adapter_dir / "train_meta.json")["model_version"]
+    assert latest["model_version"] == latest["adapter_version"] == \
+        read_json(layout.adapter_dir / "train_meta.json")["model_version"]
     md = result.asset_materializations_for_node("predictions")[0].metadata
     assert md["events"].value == sum(map(len, latest["clips"].values()))
+    assert md["mode"].value == "vlm" and md["note"].value == latest["note"]
     # each clip's list is what the adapter predicts for that very clip (the event schema: test_analyze)
     predictor, _, base = analyze.load_predictor(layout.adapter_dir)
     clip = facts[plan[7].key]
@@ -122,6 +144,56 @@ def test_predictions_cover_unannotated_clips_only(eval_layout):
     # the clip's Label Studio score: its least certain event, or the model's probability of its answer
     assert answers and latest["clip_scores"][clip["clip_id"]] == ls_export.clip_score(events, answers)
     assert all(0 <= v <= 1 for v in latest["clip_scores"].values())
+
+
+def test_choose_mode_names_why_not_the_cascade(cascade_root, tmp_path):
+    layout = DataLayout(cascade_root)
+    assert preannotate.choose_mode(layout.spotter_dir, layout.adapter_dir) == ("cascade", "")
+    mode, note = preannotate.choose_mode(tmp_path / "no-spotter", layout.adapter_dir)
+    assert mode == "vlm" and f"no event spotter at {tmp_path / 'no-spotter'}" in note
+
+
+CASCADE = {**FAST, "proposal_threshold": 0.05}  # the small spotter is unsure: send its weak spots to the VLM too
+
+
+def test_predictions_from_the_cascade_with_a_spotter_of_the_same_splits(confident_cascade_root, tmp_path):
+    layout = DataLayout(tmp_path / "data")
+    shutil.copytree(confident_cascade_root, layout.root)
+    plan, facts = _annotate_first(layout, 4)
+    result = _materialize([predictions], layout, CASCADE)
+    assert result.success
+    latest = read_json(layout.predictions_file)
+    spotter = cascade_run.load_spotter(layout.spotter_dir)
+    adapter_version = read_json(layout.adapter_dir / "train_meta.json")["model_version"]
+    assert (latest["mode"], latest["note"]) == ("cascade", "")
+    assert (latest["adapter_version"], latest["spotter_version"]) == (adapter_version, spotter.meta["model_version"])
+    assert latest["model_version"] == f"{adapter_version}+{spotter.meta['model_version']}"  # a new spotter: new LS version
+    md = result.asset_materializations_for_node("predictions")[0].metadata
+    assert md["mode"].value == "cascade" and md["spotter_version"].value == spotter.meta["model_version"]
+    assert sorted(latest["clips"]) == sorted(c.key for c in plan[4:])
+    predictor, _, base = analyze.load_predictor(layout.adapter_dir)
+    spotter_timed = 0
+    for clip_id, events in latest["clips"].items():
+        path, duration = Path(facts[clip_id]["path"]), float(facts[clip_id]["duration_s"])
+        # times and confidences are the spotter's intervals on this clip (halved where the VLM did not confirm)
+        intervals = spotter.detect(*cascade_run.scan(spotter, path, progress=False), duration)["intervals"]
+        timed = [e for e in events if e["sources"]["start_time"] == "spotter"]
+        assert [(e["event"], e["start_time"], e["end_time"]) for e in timed] == \
+               [(i["event"], i["start_time"], i["end_time"]) for i in intervals]
+        for e, i in zip(timed, intervals):
+            factor = 1.0 if e["sources"]["event"] == "both" else 0.5
+            assert e["confidence"] == pytest.approx(i["confidence"] * factor, abs=1e-4)
+        spotter_timed += len(timed)
+        # descriptions come from the VLM on the spotter's proposal windows: the same cascade run outside Dagster
+        direct = cascade_run.cascade_clip(path, duration, spotter, predictor, analyze.default_window_s(base),
+                                          CASCADE["proposal_threshold"], progress=False,
+                                          max_new_tokens=FAST["max_new_tokens"])
+        assert events == direct["events"]
+        assert all(e["sources"]["description"] == "vlm" for e in events if e["description"])
+        # the task score: the least certain event, or for a clip without events the spotter's certainty of none
+        want = min(e["confidence"] for e in events) if events else direct["no_event_confidence"]
+        assert latest["clip_scores"][clip_id] == want and 0 <= want <= 1
+    assert spotter_timed, "the spotter timed no event on any clip: nothing checked"
 
 
 def json_facts(layout):

@@ -2,6 +2,7 @@
 pre-annotations, interruption, sensor, and the API key kept out of every message."""
 
 import json
+import shutil
 
 import pytest
 from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context, materialize
@@ -9,11 +10,15 @@ from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_cont
 from football_assets.core.annotation import ls_export, snapshots
 from football_assets.core.annotation.ls_client import LabelStudioClient, LabelStudioError
 from football_assets.core.events import Event
-from football_assets.core.fsutil import write_json
+from football_assets.core.fsutil import read_json, write_json
+from football_assets.core.ingest import catalog
+from football_assets.core.layout import DataLayout
 from football_assets.defs.annotation.assets import annotations, label_studio_predictions, label_studio_tasks
 from football_assets.defs.annotation.sensors import label_studio_sensor
+from football_assets.defs.evaluation.assets import predictions
 from resources import DataDirResource
 from resources.label_studio import LabelStudioResource
+from tests.fixtures_spotter import cascade_root, confident_cascade_root  # noqa: F401 (fixtures)
 
 
 def _resources(server, title):
@@ -131,6 +136,40 @@ def test_predictions_round_trip(label_studio_data):
     got = snapshots.load_latest(layout).events
     assert [(r.event, r.start_time, r.end_time) for r in got[got.clip_id == c0].itertuples()] == \
            [(d["event"], d["start_time"], d["end_time"]) for d in pred]
+
+
+def test_cascade_preannotations_sort_by_the_cascade_confidences(label_studio_server, confident_cascade_root, tmp_path):
+    """``predictions`` with a spotter of the adapter's splits (the cascade), pushed by ``label_studio_predictions``:
+    the server's order by prediction score is the order of the clips' least certain cascade events."""
+    server, title = label_studio_server, "cascade-preannotations"
+    layout = DataLayout(tmp_path / "data")
+    shutil.copytree(confident_cascade_root, layout.root)
+    storage = DataDirResource(root=str(layout.root))
+    made = materialize([predictions], resources={"storage": storage}, instance=DagsterInstance.ephemeral(),
+                       run_config={"ops": {"predictions": {"config": {"max_new_tokens": 8, "proposal_threshold": 0.05}}}})
+    preds = read_json(layout.predictions_file)
+    assert made.success and preds["mode"] == "cascade" and len(preds["clips"]) == 8
+    for clip_id, events in preds["clips"].items():  # the clip score is its least certain cascade event
+        if events:
+            assert preds["clip_scores"][clip_id] == min(e["confidence"] for e in events)
+            assert all(e["sources"]["confidence"] == "spotter" for e in events)
+    scores = preds["clip_scores"]
+    assert len(set(scores.values())) == len(scores), f"tied scores order nothing: {scores}"
+    client = LabelStudioClient(server.url, server.token, title)
+    pid = client.ensure_project()
+    client.push_tasks(pid, catalog.list_clips(layout))  # one task per clip (the order needs no video served)
+    pushed = materialize([label_studio_predictions], instance=DagsterInstance.ephemeral(), resources={
+        "storage": storage, "label_studio": LabelStudioResource(url=server.url, api_key=server.token, project_title=title)})
+    assert pushed.success and _meta(pushed, "label_studio_predictions")["predictions_added"] == 8
+    by_clip = client.tasks_by_clip(pid)
+    for clip_id, events in preds["clips"].items():
+        [p] = by_clip[clip_id][0]["predictions"]
+        assert p["model_version"] == preds["model_version"] and p["score"] == pytest.approx(scores[clip_id])
+        assert [r["score"] for r in p["result"] if r["type"] == "timelinelabels"] == \
+               pytest.approx([e["confidence"] for e in events])
+    ordered = [t.data["clip_id"] for t in client.sdk.tasks.list(project=pid, fields="all",
+                                                                   query=json.dumps({"ordering": ["tasks:predictions_score"]}))]
+    assert ordered == sorted(scores, key=scores.get)  # least certain first, as the cascade ranks them
 
 
 def test_unknown_label_from_the_server_is_a_clear_error(label_studio_data):

@@ -77,37 +77,54 @@ def _rounded(events: list[dict]) -> list[dict]:
             for e in events]
 
 
+def cascade_clip(clip_4fps: str | Path, duration: float, spotter, predictor=None, window_s: float = 8.0,
+                 proposal_threshold: float | None = None, nms_iou: float = analyze.DEFAULT_NMS_IOU,
+                 progress: bool = True, max_new_tokens: int | None = None, workdir: Path | None = None) -> dict:
+    """A clip already at 4 fps -> spotter scan -> (with a predictor) proposal windows to the VLM -> fused.
+
+    ``predictor`` None is the spotter mode. Returns ``{mode, spotter_version, duration, vlm_windows, seconds,
+    events, no_event_confidence}``; ``no_event_confidence`` is 1 - the highest spot score of any class on any
+    frame, the spotter's certainty that nothing happens (the uncertainty of a clip without events)."""
+    from football_assets.core.spotter.cascade import fuse, proposal_windows
+
+    clip_4fps = Path(clip_4fps)
+    seconds = {"spotter": 0.0, "vlm": 0.0}
+    t0 = time.perf_counter()
+    spot, member = scan(spotter, clip_4fps, progress)
+    found = spotter.detect(spot, member, duration)
+    seconds["spotter"] = round(time.perf_counter() - t0, 3)
+    windows: list[tuple[float, float]] = []
+    vlm_events: list[dict] = []
+    if predictor is not None:
+        threshold = spotter.proposal_threshold if proposal_threshold is None else proposal_threshold
+        windows = proposal_windows(found["spots"], duration, threshold, window_s,
+                                   grid=analyze.plan_windows(duration, window_s, analyze.DEFAULT_OVERLAP_S))
+        t1 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="football-cascade-", dir=workdir) as tmp:
+            vlm_events = vlm_on_windows(predictor, clip_4fps, duration, windows, Path(tmp), progress, max_new_tokens,
+                                        nms_iou)
+        seconds["vlm"] = round(time.perf_counter() - t1, 3)
+    # spotter mode: fusing with no VLM events at factor 1 keeps the spotter's intervals as they are
+    events = fuse(found["intervals"], vlm_events) if predictor is not None else fuse(found["intervals"], [], 1.0)
+    return {"mode": "cascade" if predictor is not None else "spotter",
+            "spotter_version": spotter.meta.get("model_version", ""), "duration": round(duration, 3),
+            "vlm_windows": [[s, e] for s, e in windows], "seconds": seconds, "events": _rounded(events),
+            "no_event_confidence": round(1.0 - float(spot.max()) if spot.size else 1.0, 4)}
+
+
 def cascade_video(video: str | Path, spotter, predictor=None, model_version: str | None = None, window_s: float = 8.0,
                   proposal_threshold: float | None = None, nms_iou: float = analyze.DEFAULT_NMS_IOU,
                   progress: bool = True, max_new_tokens: int | None = None) -> dict:
-    """Any video -> 4 fps (temp) -> spotter scan -> (with a predictor) proposal windows to the VLM -> fused.
+    """Any video -> 4 fps (temp) -> ``cascade_clip``.
 
-    ``predictor`` None is the spotter mode. Returns ``{video, mode, model_version, spotter_version, duration,
-    vlm_windows, seconds, events}``; each event has ``sources`` (see ``core/spotter/cascade.py``)."""
-    from football_assets.core.spotter.cascade import fuse, proposal_windows
-
+    Returns ``{video, mode, model_version, spotter_version, duration, vlm_windows, seconds, events}``; each
+    event has ``sources`` (see ``core/spotter/cascade.py``)."""
     video = Path(video)
-    seconds = {"spotter": 0.0, "vlm": 0.0}
     with tempfile.TemporaryDirectory(prefix="football-cascade-") as tmp:
         clip = Path(tmp) / "clip_4fps.mp4"
         info = transcode_4fps(video, clip, video.name)
-        t0 = time.perf_counter()
-        spot, member = scan(spotter, clip, progress)
-        found = spotter.detect(spot, member, info.duration)
-        seconds["spotter"] = round(time.perf_counter() - t0, 3)
-        windows: list[tuple[float, float]] = []
-        vlm_events: list[dict] = []
-        if predictor is not None:
-            threshold = spotter.proposal_threshold if proposal_threshold is None else proposal_threshold
-            windows = proposal_windows(found["spots"], info.duration, threshold, window_s,
-                                       grid=analyze.plan_windows(info.duration, window_s, analyze.DEFAULT_OVERLAP_S))
-            t1 = time.perf_counter()
-            vlm_events = vlm_on_windows(predictor, clip, info.duration, windows, Path(tmp), progress, max_new_tokens,
-                                        nms_iou)
-            seconds["vlm"] = round(time.perf_counter() - t1, 3)
-    # spotter mode: fusing with no VLM events at factor 1 keeps the spotter's intervals as they are
-    events = fuse(found["intervals"], vlm_events) if predictor is not None else fuse(found["intervals"], [], 1.0)
-    return {"video": str(video.resolve()), "mode": "cascade" if predictor is not None else "spotter",
-            "model_version": model_version, "spotter_version": spotter.meta.get("model_version", ""),
-            "duration": round(info.duration, 3), "vlm_windows": [[s, e] for s, e in windows], "seconds": seconds,
-            "events": _rounded(events)}
+        result = cascade_clip(clip, info.duration, spotter, predictor, window_s, proposal_threshold, nms_iou, progress,
+                              max_new_tokens, Path(tmp))
+    result.pop("no_event_confidence")
+    return {"video": str(video.resolve()), "mode": result.pop("mode"), "model_version": model_version, **result}
+

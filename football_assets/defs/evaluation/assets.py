@@ -4,7 +4,6 @@ predictions on clips nobody has annotated yet (Label Studio pre-annotations). Th
 
 import hashlib
 import json
-from pathlib import Path
 
 from dagster import (
     AssetCheckResult,
@@ -20,7 +19,6 @@ from dagster import (
     asset,
 )
 
-from football_assets.core.annotation import ls_export
 from football_assets.core.evaluation import cascade_report, evaluate, gate, render, scoring, store
 from football_assets.core.fsutil import write_json
 from football_assets.core.inference import analyze
@@ -104,6 +102,7 @@ class PredictionsConfig(Config):
     overlap_s: float = analyze.DEFAULT_OVERLAP_S
     nms_iou: float = analyze.DEFAULT_NMS_IOU
     max_new_tokens: int = 0  # 0: the predictor's default
+    proposal_threshold: float | None = None  # cascade: spot confidence that sends a window to the VLM (None: val-chosen)
 
 
 def unannotated_clips(layout) -> list[dict]:
@@ -120,33 +119,39 @@ def unannotated_clips(layout) -> list[dict]:
 @asset(
     group_name="evaluation",
     kinds={"pytorch"},
-    deps=[ADAPTER, AssetKey("evaluation_report"), AssetKey("annotations")],
-    code_version="1",
-    description="The adapter's events (with calibrated confidence) on every clip without annotations, and per "
-                "clip its lowest event confidence (no events: its probability of 'no event'), written to "
-                "<data>/predictions/latest.json for Label Studio pre-annotation. Runs only after the regression "
-                "gate passed.",
+    deps=[ADAPTER, AssetKey("evaluation_report"), AssetKey("annotations"), AssetKey("event_spotter")],
+    code_version="2",
+    description="Events (with confidence) on every clip without annotations, and per clip its least certain "
+                "event's confidence (no events: the confidence that nothing happens), written to "
+                "<data>/predictions/latest.json for Label Studio pre-annotation. With an event spotter of the "
+                "adapter's splits version, the cascade (times and confidences from the spotter, descriptions from "
+                "the VLM); else the VLM alone. Runs only after the regression gate passed.",
 )
 def predictions(context: AssetExecutionContext, config: PredictionsConfig, storage: DataDirResource) -> MaterializeResult:
+    from football_assets.core.inference import cascade_run, preannotate
+
     layout = DataLayout.at(storage.root)
     clips = unannotated_clips(layout)
+    mode, note = preannotate.choose_mode(layout.spotter_dir, layout.adapter_dir)
+    if note:
+        context.log.warning(note)
     predictor, version, base = analyze.load_predictor(layout.adapter_dir, None, config.device)
     window = analyze.default_window_s(base, predictor.budget)
-    out: dict[str, list[dict]] = {}
-    clip_scores: dict[str, float | None] = {}
-    for i, c in enumerate(clips, 1):
-        answers: list[float] = []
-        out[c["clip_id"]] = analyze.predict_windows(predictor, Path(c["path"]), float(c["duration_s"]),
-                                                    window, config.overlap_s, config.nms_iou, progress=False,
-                                                    max_new_tokens=config.max_new_tokens or None,
-                                                    answer_confidences=answers)
-        clip_scores[c["clip_id"]] = ls_export.clip_score(out[c["clip_id"]], answers)
-        context.log.info(f"{i}/{len(clips)} {c['clip_id']}: {len(out[c['clip_id']])} events")
+    spotter = cascade_run.load_spotter(layout.spotter_dir, config.device) if mode == "cascade" else None
+    spotter_version = spotter.meta.get("model_version", "") if spotter is not None else None
+    # Label Studio adds a prediction once per task and model version: a new spotter is a new version too
+    label_version = f"{version}+{spotter_version}" if spotter is not None else version
+    out, clip_scores = preannotate.predict_clips(clips, predictor, window, spotter, config.overlap_s, config.nms_iou,
+                                                 config.max_new_tokens or None, config.proposal_threshold,
+                                                 log=context.log.info)
     dest = layout.predictions_file
-    write_json(dest, {"model_version": version, "clips": out, "clip_scores": clip_scores})
+    write_json(dest, {"model_version": label_version, "mode": mode, "adapter_version": version,
+                      "spotter_version": spotter_version, "note": note, "clips": out, "clip_scores": clip_scores})
     n_events = sum(map(len, out.values()))
     return MaterializeResult(
-        metadata={"model_version": version, "clips": len(out), "events": n_events,
-                  "path": MetadataValue.path(str(dest))},
-        data_version=DataVersion(hashlib.sha256(json.dumps([version, out], sort_keys=True).encode()).hexdigest()[:16]),
+        metadata={"model_version": label_version, "mode": mode, "adapter_version": version,
+                  "spotter_version": spotter_version or "none",
+                  "note": note or "cascade: times and confidences from the spotter, descriptions from the VLM",
+                  "clips": len(out), "events": n_events, "path": MetadataValue.path(str(dest))},
+        data_version=DataVersion(hashlib.sha256(json.dumps([label_version, out], sort_keys=True).encode()).hexdigest()[:16]),
     )
