@@ -139,8 +139,8 @@ class Catalog:
         else:
             stem = item_id.removeprefix("analysis:")
             path = self.layout.analyses_dir / f"{stem}.json"
-            found = [read_analysis(path, item_id, "analysis")] if item_id.startswith("analysis:") and "/" not in stem \
-                and path.parent == self.layout.analyses_dir else []
+            kept = item_id.startswith("analysis:") and "/" not in stem and path.is_file()
+            found = [read_analysis(path, item_id, "analysis")] if kept else []
         if not found:
             raise ItemError(f"no review item {item_id!r}")
         return found[0]

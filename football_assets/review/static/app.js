@@ -10,7 +10,7 @@ const state = { classes: [], on: new Set(), minConf: 0, item: null, events: [], 
 function el(tag, props = {}, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
-    if (k === "style") Object.assign(e.style, v);
+    if (k === "style") for (const [sk, sv] of Object.entries(v)) e.style.setProperty(sk.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()), sv);
     else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
     else if (k in e) e[k] = v;
     else e.setAttribute(k, v);
