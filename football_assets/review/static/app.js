@@ -116,8 +116,8 @@ function render() {
   // axis
   const axis = $("axis");
   axis.replaceChildren();
-  const step = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600].find((s) => D / s <= 10) || 1200;
-  for (let s = 0; s <= D + 1e-6; s += step) axis.append(el("span", { style: { left: `${(100 * s) / D}%` }, textContent: fmt(s).replace(/\.00$/, "") }));
+  const tick = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600].find((s) => D / s <= 10) || 1200;
+  for (let s = 0; s <= D + 1e-6; s += tick) axis.append(el("span", { style: { left: `${(100 * s) / D}%` }, textContent: fmt(s).replace(/\.00$/, "") }));
   // lanes
   const lanes = $("lanes");
   lanes.replaceChildren();
@@ -125,6 +125,7 @@ function render() {
     const track = el("div", { className: "track" });
     lanes.append(el("div", { className: "lane", style: { "--c": colorOf(cls), opacity: state.on.has(cls) ? 1 : 0.35 } },
       el("div", { className: "name" }, el("i"), document.createTextNode(cls)), track));
+    for (let s = tick; s < D; s += tick) track.append(el("div", { className: "tick", style: { left: `${(100 * s) / D}%` } }));
     for (const e of evs.filter((x) => x.event === cls)) {
       const i = evs.indexOf(e);
       const m = el("div", {
