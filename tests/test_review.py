@@ -108,8 +108,8 @@ def test_clip_items_have_truth_predictions_and_label_studio_links(review_server)
 
 
 def test_search_runs_the_ranked_search_and_opens_at_the_moment(review_server):
-    from football_assets.core.search import index, query
     from football_assets.core.layout import DataLayout
+    from football_assets.core.search import index, query
 
     con = index.connect(DataLayout(review_server.root).index_file, create=False)
     try:
@@ -234,3 +234,37 @@ def test_highlight_button_endpoint_builds_the_reel_of_the_filter(review_server):
     assert abs(probe(reel).duration - out["duration_s"]) <= 0.25 + 1e-6
     r = review_server.post("/api/highlights", json={"item": match_id, "classes": ["Handball"]})
     assert r.status_code == 400 and "unknown event class 'Handball'" in r.json()["error"]
+
+
+def test_page_analyses_a_video_from_incoming_and_opens_the_result(review_server, tmp_path):
+    """The page's Analyse button on a file in incoming/ queues a real job, shows it, and opens the result."""
+    _, kept = match_analysis(review_server.root)
+    (review_server.root / "incoming").mkdir(exist_ok=True)
+    (review_server.root / "incoming" / "from-page.mp4").write_bytes((review_server.root / "videos" / "match.mp4").read_bytes())
+    b = Browser(tmp_path / "profile", width=1500, height=1000)
+    try:
+        b.goto(f"{review_server.url}/")
+        assert b.wait_for("[...document.querySelectorAll('#incoming .inc')].some(d => d.textContent.includes('from-page.mp4'))",
+                          timeout=30)
+        b.eval("document.getElementById('upload-mode').value = 'spotter'; [...document.querySelectorAll('#incoming .inc')]"
+               ".find(d => d.textContent.includes('from-page.mp4')).querySelector('button').click()")
+        assert b.wait_for("document.querySelectorAll('#jobs .job').length > 0", timeout=20)
+        assert b.wait_for("decodeURIComponent(location.hash).includes('item=analysis:from-page-') && "
+                          f"document.querySelectorAll('.marker.model').length === {len(kept['events'])}", timeout=240), \
+            b.eval("document.getElementById('jobs').textContent")
+        assert "from-page.mp4" in b.eval("document.getElementById('title').textContent")
+        assert "done" in b.eval("document.getElementById('jobs').textContent")
+    finally:
+        b.close()
+
+
+def test_a_failing_job_shows_its_error_and_the_queue_goes_on(review_server):
+    """--mode vlm without a trained adapter (the fixture has none): the job fails naming the cause."""
+    (review_server.root / "incoming").mkdir(exist_ok=True)
+    (review_server.root / "incoming" / "vlm.mp4").write_bytes((review_server.root / "videos" / "match.mp4").read_bytes())
+    r = review_server.post("/api/jobs", json={"path": "incoming/vlm.mp4", "mode": "vlm"})
+    assert r.status_code == 201, r.text
+    job = _wait_jobs(review_server, {r.json()["job"]["id"]})[r.json()["job"]["id"]]
+    assert job["state"] == "failed" and "lora_adapter" in job["error"], job
+    assert "failed" in review_server.log.read_text() and review_server.get("/api/items").status_code == 200
+    assert review_server.post("/api/jobs", json={"path": "incoming/vlm.mp4", "mode": "fast"}).status_code == 400

@@ -168,10 +168,10 @@ class Review:
         return JSONResponse({"hits": out})
 
     async def upload(self, request: Request) -> Response:
-        size = request.headers.get("content-length")
-        if size is None:
+        size = request.headers.get("content-length", "")
+        if not size.isdigit():
             return _error(411, "upload refused: the request must say its length (Content-Length)")
-        if int(size) > self.cfg.max_upload_bytes + (1 << 16):
+        if int(size) > self.cfg.max_upload_bytes + (1 << 16):  # the form's own bytes on top of the file
             return _error(413, f"upload refused: {int(size) / (1 << 20):.1f} MB is more than the "
                                f"{self.cfg.max_upload_bytes / (1 << 20):.0f} MB limit")
         form = await request.form(max_files=1, max_fields=4)

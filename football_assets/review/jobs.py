@@ -122,9 +122,9 @@ class JobQueue:
                 job.item = self.on_done(job, result) if self.on_done else ""
                 job.state, job.stage = "done", f"done: {job.n_events} events"
             except Exception as exc:  # a job's failure is shown on the page; the server goes on
-                job.state, job.error = "failed", f"{type(exc).__name__}: {exc}" if not str(exc).startswith(
-                    Path(job.video).name) else str(exc)
-                job.stage = "failed"
+                known = type(exc).__name__ in ("AnalyzeError", "VideoError", "SearchError")  # their text says it all
+                job.state, job.stage = "failed", "failed"
+                job.error = str(exc) if known else f"{type(exc).__name__}: {exc}"
                 log.error("review: job %d (%s) failed: %s", job.id, job.video, job.error)
             finally:
                 job.finished_at = time.time()
