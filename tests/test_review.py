@@ -51,6 +51,13 @@ def test_binds_localhost_only(review_server):
     assert build_parser().parse_args([]).host == "127.0.0.1"
 
 
+def test_review_command_refuses_a_missing_data_directory(tmp_path, capsys):
+    from football_assets import cli
+
+    assert cli.main(["review", "--data-dir", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: data directory {tmp_path / 'nope'} does not exist"
+
+
 def test_media_range_requests_return_the_asked_bytes(review_server):
     video = review_server.root / "videos" / "match.mp4"
     data = video.read_bytes()
@@ -79,7 +86,11 @@ def test_paths_leaving_the_data_directory_are_404(review_server, raw):
 def test_corrupt_and_missing_analyses_are_clear_errors_and_the_server_goes_on(review_server):
     bad = review_server.root / "analyses" / "broken-00000000.json"
     bad.write_text("{not json")
+    odd = review_server.root / "analyses" / "odd-00000000.json"
+    odd.write_text('{"video": "v.mp4", "events": [{"event": "Goal"}]}')
     try:
+        assert review_server.get("/api/items/analysis:odd-00000000").json()["error"].endswith(
+            "odd-00000000.json is corrupt: an event lacks 'start_time'")
         items = {i["id"]: i for i in review_server.get("/api/items").json()["items"]}
         assert "not valid JSON" in items["analysis:broken-00000000"]["error"]
         assert "not valid JSON" in items["file:0"]["error"] and "does not exist" in items["file:1"]["error"]
@@ -93,6 +104,7 @@ def test_corrupt_and_missing_analyses_are_clear_errors_and_the_server_goes_on(re
         assert review_server.get(f"/api/items/{match_id}").status_code == 200  # still serving
     finally:
         bad.unlink()
+        odd.unlink()
 
 
 def test_clip_items_have_truth_predictions_and_label_studio_links(review_server):
@@ -268,3 +280,20 @@ def test_a_failing_job_shows_its_error_and_the_queue_goes_on(review_server):
     assert job["state"] == "failed" and "lora_adapter" in job["error"], job
     assert "failed" in review_server.log.read_text() and review_server.get("/api/items").status_code == 200
     assert review_server.post("/api/jobs", json={"path": "incoming/vlm.mp4", "mode": "fast"}).status_code == 400
+
+
+def test_a_video_outside_the_data_directory_is_listed_but_not_served(review_root, tmp_path):
+    from starlette.testclient import TestClient
+
+    from football_assets.review.app import ReviewConfig, create_app
+
+    _, kept = match_analysis(review_root)
+    outside = tmp_path / "elsewhere.mp4"
+    outside.write_bytes(Path(kept["video"]).read_bytes())
+    extra = tmp_path / "elsewhere.json"
+    extra.write_text(json.dumps({**kept, "video": str(outside)}))
+    with TestClient(create_app(ReviewConfig(review_root, (str(extra),)))) as client:
+        item = client.get("/api/items/file:0").json()
+        assert item["video_url"] is None and "lies outside the data directory" in item["video_error"]
+        assert len(item["model"]) == len(kept["events"])
+        assert client.get(f"/media/{outside}").status_code == 404

@@ -38,7 +38,6 @@ class Item:
     offset: float = 0.0  # where the video starts in its match
     task_id: int | None = None
     error: str = ""
-    source: str = ""  # the file the item was read from
 
     def summary(self) -> dict:
         return {"id": self.id, "kind": self.kind, "title": self.title, "n_truth": len(self.truth),
@@ -69,15 +68,16 @@ def read_analysis(path: Path, item_id: str, kind: str) -> Item:
         err = f"analysis file {path} cannot be read: {exc}"
     except json.JSONDecodeError as exc:
         err = f"analysis file {path} is not valid JSON ({exc.msg}, line {exc.lineno})"
-    except (ValueError, KeyError, TypeError) as exc:
-        err = f"analysis file {path} is corrupt: {exc if not isinstance(exc, KeyError) else f'an event lacks {exc}'}"
+    except KeyError as exc:
+        err = f"analysis file {path} is corrupt: an event lacks {exc}"
+    except (ValueError, TypeError) as exc:
+        err = f"analysis file {path} is corrupt: {exc}"
     else:
         video = str(data["video"])
         return Item(item_id, kind, Path(video).name, video, data.get("duration"), [], events,
-                    str(data.get("model_version") or data.get("spotter_version") or ""), str(data.get("mode") or "vlm"),
-                    source=str(path))
+                    str(data.get("model_version") or data.get("spotter_version") or ""), str(data.get("mode") or "vlm"))
     log.error("review: %s", err)
-    return Item(item_id, kind, path.name, error=err, source=str(path))
+    return Item(item_id, kind, path.name, error=err)
 
 
 class Catalog:

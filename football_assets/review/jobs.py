@@ -70,7 +70,14 @@ def analyze_and_index(layout: DataLayout, video: Path, mode: str | None, setting
     else:
         spotter = cascade_run.load_spotter(settings.spotter_dir, settings.device)
         predictor, version, window = None, None, spotter.clip_frames / spotter.cfg.fps
-        if mode == "cascade":
+        if mode == "cascade":  # the same guards as the command: the adapter's own errors, then matching splits
+            from football_assets.core.spotter.cascade import CascadeMismatchError, check_same_splits
+
+            analyze.adapter_info(settings.adapter_dir)
+            try:
+                check_same_splits(settings.spotter_dir, settings.adapter_dir)
+            except CascadeMismatchError as exc:
+                raise analyze.AnalyzeError(str(exc)) from None
             predictor, version, base = analyze.load_predictor(settings.adapter_dir, None, settings.device, settings.dtype)
             window = analyze.default_window_s(base, getattr(predictor, "budget", None))
         stage(f"analysing ({mode}: spotter scan" + (", then the VLM on its proposals)" if predictor else ")"))
