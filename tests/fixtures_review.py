@@ -89,17 +89,17 @@ class ReviewServer:
 
 @pytest.fixture(scope="session")
 def review_server(review_root, tmp_path_factory) -> ReviewServer:
-    """``football-events review`` over ``review_root`` (1 MB upload limit; a corrupt and a missing ``--analysis``
+    """The ``football-events review`` command (the user's console script) over ``review_root`` (1 MB upload limit; a corrupt and a missing ``--analysis``
     file; a Label Studio URL and project for the task links)."""
     tmp = tmp_path_factory.mktemp("review_server")
     corrupt = tmp / "corrupt.json"
     corrupt.write_text('{"video": "x.mp4", "events": [')
     missing = tmp / "missing.json"
     port, log = free_port(), tmp / "review.log"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "TQDM_DISABLE": "1"}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "TQDM_DISABLE": "1"}  # this checkout
     env.pop("FOOTBALL_DATA_DIR", None)
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "football_assets.cli.main", "review", "--data-dir", str(review_root),
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "football-events"), "review", "--data-dir", str(review_root),
                                  "--port", str(port), "--max-upload-mb", str(MAX_UPLOAD_MB), "--analysis", str(corrupt),
                                  "--analysis", str(missing), "--label-studio-url", "http://127.0.0.1:8080",
                                  "--label-studio-project", "7", "--device", "cpu"],

@@ -198,6 +198,8 @@ def test_upload_rejects_non_video_and_oversize_keeping_nothing(review_server):
     before = sorted(p.name for p in incoming.iterdir()) if incoming.exists() else []
     r = review_server.post("/api/upload", files={"file": ("notes.mp4", b"these are not frames\n" * 50, "video/mp4")})
     assert r.status_code == 400 and r.json()["error"].startswith("upload refused: notes.mp4 is not a video ffprobe can read")
+    r = review_server.post("/api/upload", files={"file": ("clip.mp4", b"x" * 100, "video/mp4")}, data={"mode": "fast"})
+    assert r.status_code == 400 and r.json()["error"] == "mode 'fast': expected one of cascade, vlm, spotter"
     big = b"\0" * ((MAX_UPLOAD_MB << 20) + (200 << 10))
     r = review_server.post("/api/upload", files={"file": ("big.mp4", big, "video/mp4")})
     assert r.status_code == 413 and "limit" in r.json()["error"]

@@ -13,17 +13,20 @@ import contextlib
 import logging
 import re
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from football_assets.core.events import EVENT_CLASSES
+from football_assets.core.inference.cascade_run import MODES
 from football_assets.core.layout import DataLayout
 from football_assets.review.catalog import Catalog, Item, ItemError
 from football_assets.review.jobs import AnalyzeSettings, JobQueue, analyze_and_index
@@ -81,6 +84,7 @@ class Review:
         self.layout = DataLayout(Path(cfg.data_dir).resolve())
         self.root = self.layout.root
         self.catalog = Catalog(self.layout, list(cfg.analyses))
+        self._upload_lock = threading.Lock()
         self.settings = cfg.settings or AnalyzeSettings(str(self.layout.spotter_dir), str(self.layout.adapter_dir))
         self.jobs = JobQueue(lambda job, stage: analyze_and_index(self.layout, Path(job.video), job.mode,
                                                                   self.settings, stage),
@@ -182,7 +186,10 @@ class Review:
             name = safe_name(upload.filename or "upload.mp4")
             if upload.size is not None and upload.size > self.cfg.max_upload_bytes:
                 return _error(413, f"upload refused: {name} is more than the {self.cfg.max_upload_bytes >> 20} MB limit")
-            return self._store_upload(upload.file, name, str(form.get("mode") or "") or None)
+            mode = str(form.get("mode") or "") or None
+            if mode is not None and mode not in MODES:
+                return _error(400, f"mode {mode!r}: expected one of {', '.join(MODES)}")
+            return await run_in_threadpool(self._store_upload, upload.file, name, mode)
         finally:
             await form.close()
 
@@ -193,12 +200,13 @@ class Review:
         folder = self.layout.incoming_dir
         if Path(name).suffix.lower() not in VIDEO_SUFFIXES:
             name += ".mp4"
-        dest = unique_path(folder, name)
         try:
-            with atomic_path(dest) as tmp:  # nothing lands under incoming/ until ffprobe has read it
-                with open(tmp, "wb") as out:
-                    shutil.copyfileobj(fileobj, out, 1 << 20)
-                probe(tmp, name)
+            with self._upload_lock:  # one at a time: two uploads of one name get two files
+                dest = unique_path(folder, name)
+                with atomic_path(dest) as tmp:  # nothing lands under incoming/ until ffprobe has read it
+                    with open(tmp, "wb") as out:
+                        shutil.copyfileobj(fileobj, out, 1 << 20)
+                    probe(tmp, name)
         except VideoError as exc:
             log.warning("review: upload %s refused: %s", name, exc.cause)
             return _error(400, f"upload refused: {name} is not a video ffprobe can read ({exc.cause})")
@@ -209,8 +217,6 @@ class Review:
         return JSONResponse({"jobs": self.jobs.list()})
 
     async def jobs_submit(self, request: Request) -> Response:
-        from football_assets.core.inference.cascade_run import MODES
-
         body = await request.json()
         rel, mode = str(body.get("path") or ""), body.get("mode") or None
         path = under(self.root, rel)
@@ -223,8 +229,6 @@ class Review:
     async def highlights(self, request: Request) -> Response:
         import hashlib
         import json
-
-        from starlette.concurrency import run_in_threadpool
 
         from football_assets.core.ingest.video import VideoError
         from football_assets.core.search.highlights import HighlightError, highlights
