@@ -10,6 +10,7 @@ trainers import this in pods and on GPU machines without Dagster.
 | ``FOOTBALL_MANIFEST`` | the clip manifest | ``./sources.yaml`` |
 | ``LABEL_STUDIO_URL``, ``LABEL_STUDIO_API_KEY`` | the annotation server (unset: export files under ``<data>/labels``) | unset |
 | ``LABEL_STUDIO_PROJECT`` | the project's title on that server | ``football-events`` |
+| ``LABEL_STUDIO_PROJECT_ID`` | its id, for the review page's links to tasks | unset |
 | ``FOOTBALL_GPU_PROFILE`` | hardware profile (``cpu``, ``a100-80gb``) | ``cpu`` |
 | ``FOOTBALL_TRAIN_LAUNCHER``, ``FOOTBALL_GPUS`` | trainer launcher (``python``, ``torchrun``, ``deepspeed``), processes | ``python``, 1 |
 | ``FOOTBALL_MODEL``, ``COSMOS_REASON1_PATH`` | the deployment's model; local Cosmos-Reason1-7B weights | unset |
@@ -47,6 +48,11 @@ def label_studio() -> tuple[str, str]:
 def label_studio_project() -> str:
     """The project title on the server ('' : the client's default, ``football-events``)."""
     return _get("LABEL_STUDIO_PROJECT")
+
+
+def label_studio_project_id() -> int | None:
+    value = _get("LABEL_STUDIO_PROJECT_ID")
+    return int(value) if value.isdigit() else None
 
 
 def gpu_profile() -> str:

@@ -1,6 +1,7 @@
 """``football-events``: ``run`` (alias ``demo``) materializes the whole asset graph on the manifest's clips;
 ``analyze`` finds the events of one video; ``ask`` places a described moment in a video; ``search`` finds
-moments in the event index; ``train --dry-run`` prints the preflight plan. Only ``run`` imports Dagster."""
+moments in the event index; ``review`` serves the match review page; ``highlights`` cuts a reel; ``train
+--dry-run`` prints the preflight plan. Only ``run`` imports Dagster."""
 
 import argparse
 import importlib
@@ -13,6 +14,8 @@ COMMANDS = {
     "analyze": ("analyze", "VIDEO: the events of one video (analyze --help)"),
     "ask": ("ask", "VIDEO QUESTION: when a described moment happens (ask --help)"),
     "search": ("search", "QUERY: moments across the library (search --help)"),
+    "review": ("review", "the match review page in the browser (review --help)"),
+    "highlights": ("highlights", "EVENTS.json --out reel.mp4: a highlight reel (highlights --help)"),
     "train": ("train", "--dry-run: the preflight memory plan (train --help)"),
 }
 

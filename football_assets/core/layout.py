@@ -96,6 +96,16 @@ class DataLayout:
         """``football-events analyze --index`` results, kept so the index can be rebuilt from them."""
         return self._dir("analyses")
 
+    @property
+    def incoming_dir(self) -> Path:
+        """Videos waiting to be analysed from the review page (uploads land here, or drop files in)."""
+        return self._dir("incoming")
+
+    @property
+    def highlights_dir(self) -> Path:
+        """Highlight reels built from the review page."""
+        return self._dir("highlights")
+
     def raw_clip(self, key: str) -> Path:
         return self.raw_dir / f"{key}.mp4"
 

@@ -6,7 +6,7 @@ import base64
 import warnings
 from pathlib import Path
 
-from dagster import AssetExecutionContext, DagsterPipesExecutionError, Failure, MetadataValue, PipesSubprocessClient
+from dagster import AssetExecutionContext, Failure, MetadataValue, PipesSubprocessClient
 
 from football_assets.core.training.progress import TRAINER_LOG
 from resources import environment
@@ -27,10 +27,12 @@ def run_trainer(context: AssetExecutionContext, command: list[str], output_dir: 
         warnings.filterwarnings("ignore", message=".*expected_writer_count.*")
         try:
             result = PipesSubprocessClient(env=env).run(command=command, context=context).get_materialize_result()
-        except DagsterPipesExecutionError as exc:
+        except Exception as exc:  # the client's error class is not public: whatever it raised, quote the trainer's log
             log = Path(output_dir) / TRAINER_LOG
             lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()] if log.exists() else []
-            raise Failure(description=f"trainer failed: {lines[-1].strip() if lines else exc} (log: {log})") from None
+            if not lines:
+                raise
+            raise Failure(description=f"trainer failed: {lines[-1].strip()} (log: {log}; {exc})") from None
     md = dict(result.metadata or {})
     png = Path(output_dir) / "loss_curve.png"
     if png.exists():
