@@ -171,3 +171,21 @@ def test_only_resources_read_the_environment():
                  for i, line in enumerate(p.read_text().splitlines(), 1)
                  if ("os.environ" in line or "os.getenv" in line) and not line.lstrip().startswith("#")]
     assert offenders == []
+
+
+def test_readme_asset_diagram_matches_the_definitions():
+    """The README's asset diagram (a mermaid block) has exactly the code location's assets and dependency edges,
+    as ``tests/snapshots/definitions.txt`` records them: a wiring change shows up as a stale picture here."""
+    import re
+
+    edges, assets = set(), set()
+    for line in SNAPSHOT.read_text().splitlines():
+        if m := re.match(r"asset (\S+) .*deps=\[(.*)\]$", line):
+            assets.add(m[1])
+            edges |= {(dep, m[1]) for dep in m[2].split(",") if dep}
+    block = re.search(r"```mermaid\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert block, "README.md has no mermaid asset diagram"
+    drawn = {(a, b) for a, b in re.findall(r"^\s*(\w+)(?:\[[^\]]*\])?\s*-->\s*(\w+)", block[1], re.M)}
+    nodes = {n for e in drawn for n in e}
+    assert drawn == edges, f"missing: {sorted(edges - drawn)}; not in the code: {sorted(drawn - edges)}"
+    assert nodes == assets
