@@ -77,10 +77,12 @@ def build_tiny_processor(spec: ModelSpec):
     """Processor for the tiny model: the Qwen2.5-VL tokenizer and chat template, image/video processors of
     the tiny vision tower's geometry and the spec's pixel budget."""
     from football_assets.core.training.tokenizer import build_qwen_processor
+    from football_assets.core.training.video_inputs import CAP_PIXELS_PER_FRAME
 
     vis = spec.tiny["vision"]
     return build_qwen_processor(min_pixels=spec.min_pixels, max_pixels=spec.max_pixels, patch_size=vis["patch_size"],
-                                temporal_patch_size=vis["temporal_patch_size"], merge_size=vis["spatial_merge_size"])
+                                temporal_patch_size=vis["temporal_patch_size"], merge_size=vis["spatial_merge_size"],
+                                cap_pixels_per_frame=CAP_PIXELS_PER_FRAME)
 
 
 def build_tiny_model(spec: ModelSpec, tokenizer):
@@ -157,6 +159,9 @@ def load_base(name: str, path: str | os.PathLike | None = None, dtype: str = "fl
         processor = AutoProcessor.from_pretrained(where)
         if getattr(processor, "chat_template", None) is None:
             processor.chat_template = CHAT_TEMPLATE
+        from football_assets.core.training.video_inputs import CAP_PIXELS_PER_FRAME
+
+        processor.video_processor.cap_pixels_per_frame = CAP_PIXELS_PER_FRAME  # explicit, whatever the saved config says
     return model.to(device), processor
 
 
