@@ -45,7 +45,7 @@ def evaluate_adapter(layout, adapter_dir: Path | str | None = None, threshold: f
     score = scorer(threshold, [x for rows in samples.values() for x in rows], priors)
 
     def progress(label, n):
-        step = max(1, n // 10)
+        step = max(1, n // 50)
         return lambda i, k: log(f"{label}: {i}/{k} samples answered") if i % step == 0 or i == k else None
 
     predictor, version, base = load_predictor(adapter_dir, None, device)

@@ -56,5 +56,5 @@ def predict_clips(clips: list[dict], predictor, window_s: float, spotter=None, o
                                                            answer_confidences=answers)
         scores[c["clip_id"]] = ls_export.clip_score(events[c["clip_id"]], answers)
         if log:
-            log(f"{i}/{len(clips)} {c['clip_id']}: {len(events[c['clip_id']])} events, score {scores[c['clip_id']]}")
+            log(f"predictions: {i}/{len(clips)} clips ({c['clip_id']}: {len(events[c['clip_id']])} events, score {scores[c['clip_id']]})")
     return events, scores
