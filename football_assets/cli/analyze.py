@@ -9,6 +9,9 @@ once: the more confident one, then the one farther from a cut window edge). ``--
 writes the original video with the event labels drawn on it (ffmpeg drawtext). ``--index`` adds the events
 to the event index (``football-events search``), kept under ``<data>/analyses/`` for the ``event_index`` asset.
 
+When a spotter is trained the result carries ``domain`` (``{score, in_domain, threshold}``: how far the
+video lies from the training clips) and an out-of-domain video gets one console line saying so.
+
 Every bad input (missing, empty or corrupt video; missing, broken or mismatched adapter) ends with one
 clear ``error: ...`` line and exit status 2.
 """
@@ -33,6 +36,7 @@ from football_assets.core.inference.analyze import (
 )
 from football_assets.core.ingest.video import VideoError, probe
 from football_assets.core.search.index import SearchError
+from football_assets.core.spotter.domain import out_of_domain_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +73,11 @@ def add_to_index(result: dict, match: str | None) -> None:
     print(f"event index: analysis of {Path(result['video']).name} {what}", file=sys.stderr)
 
 
+def has_spotter(spotter_dir: str | Path) -> bool:
+    """Whether a trained spotter (the domain score's reference) is at ``spotter_dir``."""
+    return (Path(spotter_dir) / "spotter_config.json").exists()
+
+
 def run(args: argparse.Namespace) -> dict:
     video = Path(args.video)
     probe(video)  # fail fast on a missing, empty or unreadable video, before loading any model
@@ -83,9 +92,10 @@ def run(args: argparse.Namespace) -> dict:
     predictor, version, base = load_predictor(None if args.no_adapter else args.adapter, args.base, args.device,
                                               args.dtype)
     window = args.window or default_window_s(base, getattr(predictor, "budget", None))
+    spotter = cascade_run.load_spotter(args.spotter, args.device) if has_spotter(args.spotter) else None
     try:
         result = analyze_video(video, predictor, version, window, args.overlap, args.nms_iou,
-                               max_new_tokens=args.max_new_tokens)
+                               max_new_tokens=args.max_new_tokens, spotter=spotter)
     except ValueError as exc:
         raise AnalyzeError(str(exc)) from None
     if args.out:
@@ -106,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     except (AnalyzeError, VideoError, SearchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if line := out_of_domain_line(result):
+        print(line, file=sys.stderr)
     if args.out:
         print(f"{len(result['events'])} events in {args.video} -> {args.out}", file=sys.stderr)
     return 0

@@ -69,7 +69,8 @@ def load_spotter(spotter_dir: str | Path, device: str | None = None):
 
 
 def scan(spotter, clip_4fps: Path, progress: bool = True, batch_windows: int = SPOTTER_BATCH_WINDOWS):
-    """Per-frame (spot, membership) scores of a whole 4 fps clip, scored in batches of windows."""
+    """Per-frame (spot, membership) scores of a whole 4 fps clip, scored in batches of windows, and the
+    clip's mean backbone feature (the domain score's input)."""
     from tqdm import tqdm
 
     frames = read_frames(clip_4fps, spotter.cfg.width, spotter.cfg.height)
@@ -79,7 +80,7 @@ def scan(spotter, clip_4fps: Path, progress: bool = True, batch_windows: int = S
             bar.total = total
             bar.update(done - bar.n)
 
-        return spotter.score_frames(frames, batch_windows, on_batch)
+        return spotter.score_frames(frames, batch_windows, on_batch, features=True)
 
 
 def vlm_on_windows(predictor, clip_4fps: Path, duration: float, windows: list[tuple[float, float]], workdir: Path,
@@ -114,7 +115,9 @@ def cascade_video(video: str | Path, spotter, predictor=None, model_version: str
     """Any video -> 4 fps (temp) -> spotter scan -> (with a predictor) proposal windows to the VLM -> fused.
 
     ``predictor`` None is the spotter mode. Returns ``{video, mode, model_version, spotter_version, duration,
-    vlm_windows, seconds, events}``; each event has ``sources`` (see ``core/spotter/cascade.py``)."""
+    domain, vlm_windows, seconds, events}``; each event has ``sources`` (see ``core/spotter/cascade.py``);
+    ``domain`` is ``{score, in_domain, threshold}`` (``core/spotter/domain.py``), None for a spotter trained
+    without a domain reference."""
     from football_assets.core.spotter.cascade import fuse, proposal_windows
 
     video = Path(video)
@@ -123,7 +126,8 @@ def cascade_video(video: str | Path, spotter, predictor=None, model_version: str
         clip = Path(tmp) / "clip_4fps.mp4"
         info = transcode_4fps(video, clip, video.name)
         t0 = time.perf_counter()
-        spot, member = scan(spotter, clip, progress)
+        spot, member, pooled = scan(spotter, clip, progress)
+        domain = spotter.domain.assess(pooled) if spotter.domain is not None else None
         found = spotter.detect(spot, member, info.duration)
         seconds["spotter"] = round(time.perf_counter() - t0, 3)
         windows: list[tuple[float, float]] = []
@@ -140,7 +144,7 @@ def cascade_video(video: str | Path, spotter, predictor=None, model_version: str
     events = fuse(found["intervals"], vlm_events) if predictor is not None else fuse(found["intervals"], [], 1.0)
     return {"video": str(video.resolve()), "mode": "cascade" if predictor is not None else "spotter",
             "model_version": model_version, "spotter_version": spotter.meta.get("model_version", ""),
-            "duration": round(info.duration, 3), "vlm_windows": [[s, e] for s, e in windows], "seconds": seconds,
+            "duration": round(info.duration, 3), "domain": domain, "vlm_windows": [[s, e] for s, e in windows], "seconds": seconds,
             "events": _rounded(events)}
 
 

@@ -118,3 +118,23 @@ def generated_out_of_domain(n_frames: int, height: int, width: int, seed: int = 
             blobs[f][(y - cy) ** 2 + (x - cx) ** 2 < (height / 6) ** 2] = col
     out["blobs"] = blobs
     return {k: np.ascontiguousarray(v) for k, v in out.items()}
+
+
+def video_domain(spotter, clip_4fps: str | Path) -> dict | None:
+    """``{score, in_domain, threshold}`` of a 4 fps clip under ``spotter``'s reference (its backbone only, no
+    heads: the VLM-only commands use it); None when the spotter was trained without a domain reference."""
+    if spotter is None or spotter.domain is None:
+        return None
+    from football_assets.core.ingest.video import read_frames
+
+    frames = read_frames(clip_4fps, spotter.cfg.width, spotter.cfg.height)
+    return spotter.domain.assess(spotter.backbone_features(frames).mean(0))
+
+
+def out_of_domain_line(result: dict) -> str | None:
+    """The one console line for a result whose video is out of domain (None otherwise)."""
+    d = result.get("domain")
+    if not d or d["in_domain"]:
+        return None
+    return (f"out of domain: {Path(result['video']).name} looks unlike the clips the models were trained on (domain "
+            f"score {d['score']:.3f} > {d['threshold']:.3f}); what was found is listed, but events may be missed")
