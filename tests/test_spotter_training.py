@@ -28,6 +28,8 @@ def test_spotter_learns_the_demo_events_on_held_out_clips(demo_spotter, spotter_
     spotter_dir, info = demo_spotter
     assert info["backbone"] == "efficientnet_lite0" and info["backbone_frozen"] and info["frame_size"] == "128x192"
     assert info["train_clips"] >= 12 and info["final_loss"] < info["first_loss"]
+    # features computed once per clip (train both ways round, val once), never per step
+    assert info["backbone_feature_frames"] == 32 * (2 * info["train_clips"] + info["val_clips"])
     spotter = Spotter.load(spotter_dir)
     assert spotter.splits_version == "s1" and spotter.thresholds["chosen_on"] == "val"
 

@@ -86,12 +86,14 @@ class FeatureCache:
         return self._feats[key]
 
     @property
+    def clips(self) -> int:
+        """How many (video, flip) feature arrays are cached."""
+        return len(self._feats)
+
+    @property
     def seconds_per_frame(self) -> float:
         """The backbone's measured time per frame (decoding excluded)."""
         return self.encode_seconds / max(self.encoded_frames, 1)
-
-    def __len__(self) -> int:
-        return len(self._feats)
 
 
 class SpotterDataset:

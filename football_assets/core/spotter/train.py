@@ -38,7 +38,7 @@ class SpotterTrainConfig:
     # network (NetConfig)
     backbone: str = "efficientnet_lite0"
     backbone_weights: str | None = None  # None: the packaged Lite0 ImageNet weights
-    freeze_backbone: bool = True  # chosen on val (bench/RESULTS.md "Spotter backbone")
+    freeze_backbone: bool = True  # chosen on val (bench/RESULTS.md, "Spotter")
     cnn_width: int = 8
     temporal: str = "gru"
     hidden: int = 64
@@ -215,7 +215,7 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
     features = FeatureCache(cache, Spotter(model, cfg.clip_frames, {}, {}, device).backbone_features, cfg.flip) \
         if net_cfg.frozen else None
     t0 = time.time()
-    dataset = SpotterDataset(train, features or cache, net_cfg.classes, cfg.clip_frames, cfg.sigma, cfg.radius, cfg.flip)
+    dataset = SpotterDataset(train, cache if features is None else features, net_cfg.classes, cfg.clip_frames, cfg.sigma, cfg.radius, cfg.flip)
     decode_s = time.time() - t0  # decoding, and with a frozen backbone its features
     history: list[dict] = []
 
@@ -263,6 +263,7 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
             "train_windows": len(dataset), "val_clips": len(val), "train_loss": result.metrics.get("train_loss"),
             "first_loss": history[0]["loss"] if history else None, "final_loss": history[-1]["loss"] if history else None,
             "train_runtime_s": train_s, "decode_s": decode_s, "video_decodes": cache.decodes,
+            "backbone_feature_frames": features.encoded_frames if features is not None else 0,
             "val_tight_a_mAP": ev["tight_a_mAP"], "val_event_f1": chosen["f1"], "interval_threshold": chosen["threshold"],
             "proposal_threshold": proposal["threshold"],
             "score_frames_per_s": ev["frames_per_s"], "device": device, "backbone_frozen": net_cfg.frozen,
