@@ -42,7 +42,7 @@ class Spotter:
         if missing:
             raise SpotterLoadError(f"spotter {path} is incomplete: {', '.join(missing)} missing")
         cfg_raw = json.loads((path / "spotter_config.json").read_text())
-        net_cfg = NetConfig(**{**cfg_raw["net"], "classes": tuple(cfg_raw["net"]["classes"]), "backbone_weights": None})
+        net_cfg = NetConfig.from_dict({**cfg_raw["net"], "backbone_weights": None})
         net = SpotterNet(net_cfg, pretrained=False)  # the saved state dict holds the backbone too
         net.load_state_dict(load_file(str(path / "model.safetensors")))
         spotter = cls(net, int(cfg_raw["clip_frames"]), json.loads((path / "thresholds.json").read_text()),

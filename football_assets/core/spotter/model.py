@@ -41,6 +41,7 @@ class NetConfig:
     backbone: str = "efficientnet_lite0"
     backbone_weights: str | None = None  # local state dict (RegNetY-800MF; Lite0 defaults to the packaged one)
     freeze_backbone: bool = True  # pretrained backbones only: train the temporal model on fixed features
+    feature_grid: tuple[int, int] = (1, 1)  # Lite0's head features pooled to rows x cols (small_cnn: always 2x3)
     cnn_width: int = 8  # small_cnn channels of the first stage (x2 per stage)
     temporal: str = "gru"
     hidden: int = 64
@@ -66,8 +67,13 @@ class NetConfig:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["classes"] = list(self.classes)
+        d["classes"], d["feature_grid"] = list(self.classes), list(self.feature_grid)
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NetConfig":
+        """As saved by ``to_dict`` (lists back to tuples; fields added later keep their defaults)."""
+        return cls(**{**d, "classes": tuple(d["classes"]), "feature_grid": tuple(d.get("feature_grid", (1, 1)))})
 
 
 class SmallCNN(nn.Module):
@@ -92,9 +98,9 @@ class Lite0Features(nn.Module):
     """EfficientNet-Lite0's pooled head features as a backbone (its classifier is kept unused, so the saved
     spotter holds the packaged state dict whole)."""
 
-    def __init__(self, weights: str | None, pretrained: bool):
+    def __init__(self, weights: str | None, pretrained: bool, grid: tuple[int, int] = (1, 1)):
         super().__init__()
-        self.net = lite.load_lite0(weights) if pretrained else lite.EfficientNetLite0()
+        self.net = lite.load_lite0(weights, grid) if pretrained else lite.EfficientNetLite0(grid)
         self.out_dim = self.net.out_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -109,7 +115,7 @@ def make_backbone(cfg: NetConfig, pretrained: bool = True) -> tuple[nn.Module, i
         return net, net.out_dim
     if cfg.backbone == "efficientnet_lite0":
         try:
-            net = Lite0Features(cfg.backbone_weights, pretrained)
+            net = Lite0Features(cfg.backbone_weights, pretrained, tuple(cfg.feature_grid))
         except lite.BackboneWeightsError as exc:
             raise SpotterConfigError(str(exc)) from None
         return net, net.out_dim

@@ -39,6 +39,7 @@ class SpotterTrainConfig:
     backbone: str = "efficientnet_lite0"
     backbone_weights: str | None = None  # None: the packaged Lite0 ImageNet weights
     freeze_backbone: bool = True  # chosen on val (bench/RESULTS.md, "Spotter")
+    feature_grid: tuple[int, int] = (1, 1)  # Lite0 features pooled to rows x cols
     cnn_width: int = 8
     temporal: str = "gru"
     hidden: int = 64
@@ -87,7 +88,7 @@ class SpotterTrainConfig:
 
     def net(self) -> NetConfig:
         return NetConfig(backbone=self.backbone, backbone_weights=self.backbone_weights,
-                         freeze_backbone=self.freeze_backbone, cnn_width=self.cnn_width, temporal=self.temporal,
+                         freeze_backbone=self.freeze_backbone, feature_grid=tuple(self.feature_grid), cnn_width=self.cnn_width, temporal=self.temporal,
                          hidden=self.hidden, height=self.height, width=self.width)
 
     def validate(self) -> None:

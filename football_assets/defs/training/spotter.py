@@ -43,6 +43,7 @@ class EventSpotterConfig(Config):
     backbone: str | None = None
     backbone_weights: str | None = None
     freeze_backbone: bool | None = None
+    feature_grid: list[int] | None = None  # [rows, cols]
     temporal: str | None = None
     cnn_width: int | None = None
     hidden: int | None = None
