@@ -26,7 +26,7 @@ SMALL = {"backbone": "small_cnn", "cnn_width": 8, "height": 96, "width": 144, "c
 
 def test_spotter_learns_the_demo_events_on_held_out_clips(demo_spotter, spotter_splits):
     spotter_dir, info = demo_spotter
-    assert info["backbone"] == "efficientnet_lite0" and info["backbone_frozen"] and info["frame_size"] == "128x192"
+    assert info["backbone"] == "efficientnet_lite0" and info["backbone_frozen"] and info["frame_size"] == "96x144"
     assert info["train_clips"] >= 12 and info["final_loss"] < info["first_loss"]
     # features computed once per clip (train both ways round, val once), never per step
     assert info["backbone_feature_frames"] == 32 * (2 * info["train_clips"] + info["val_clips"])
@@ -88,7 +88,7 @@ def test_frozen_backbone_stays_imagenet_while_the_heads_train(tmp_path):
     before = {k: v.clone() for k, v in net.backbone.state_dict().items()}
     net.train()
     assert not net.backbone.training and not any(p.requires_grad for p in net.backbone.parameters())
-    frames = torch.randint(0, 256, (2, 8, 128, 192, 3), dtype=torch.uint8)
+    frames = torch.randint(0, 256, (2, 8, 96, 144, 3), dtype=torch.uint8)
     spot = torch.zeros(2, 8, 9)
     spot[..., -1] = 1
     out = net(frames, spot, torch.zeros(2, 8, 8))

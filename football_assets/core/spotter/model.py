@@ -45,8 +45,8 @@ class NetConfig:
     cnn_width: int = 8  # small_cnn channels of the first stage (x2 per stage)
     temporal: str = "gru"
     hidden: int = 64
-    height: int = 128  # frame size fed to the CNN (the 4 fps clips are 480x720)
-    width: int = 192
+    height: int = 96  # frame size fed to the CNN (the 4 fps clips are 480x720)
+    width: int = 144
     classes: tuple[str, ...] = EVENT_CLASSES
     fps: float = 4.0
 

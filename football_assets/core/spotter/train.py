@@ -43,8 +43,8 @@ class SpotterTrainConfig:
     cnn_width: int = 8
     temporal: str = "gru"
     hidden: int = 64
-    height: int = 128
-    width: int = 192
+    height: int = 96  # 96x144 beat 128x192 on val with the frozen Lite0 (bench/RESULTS.md, "Spotter")
+    width: int = 144
     # targets and loss
     clip_frames: int = 32  # training window (8 s at 4 fps)
     sigma: float = 1.0  # spot target Gaussian, in frames
