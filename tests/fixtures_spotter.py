@@ -43,9 +43,9 @@ def spotter_splits(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_spotter(spotter_splits, tmp_path_factory) -> tuple[Path, dict]:
-    """(spotter dir, metrics) of the default spotter trained on ``spotter_splits`` for 30 epochs."""
+    """(spotter dir, metrics) of the default spotter trained on ``spotter_splits``."""
     run = tmp_path_factory.mktemp("demo_spotter")
-    cfg = {"splits_dir": str(spotter_splits), "splits_version": "s1", "output_dir": str(run / "run"), "epochs": 30,
+    cfg = {"splits_dir": str(spotter_splits), "splits_version": "s1", "output_dir": str(run / "run"),
            **FAST}
     return run / "run" / "spotter", train_cli(cfg, run / "cfg.json")
 

@@ -53,7 +53,7 @@ class SpotterTrainConfig:
     member_pos_weight: float = 4.0
     flip: bool = True
     # optimisation
-    epochs: float = 30.0
+    epochs: float = 100.0  # frozen Lite0 on 32 demo clips: val event F1 0.80 at 100 epochs, 0.33 at 30
     max_steps: int = -1
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
