@@ -1,7 +1,8 @@
-"""Spotter figures: tight/loose average-mAP and event F1 on the demo test split (graphic on and off, over
-training seeds), and on a held-out long match: spotter a-mAP, share of 8 s windows it would send to the
-VLM and how many true events those windows hold, CPU throughput. Writes the "## Spotter" section of
-bench/RESULTS.md. Usage: ``python bench/bench_spotter.py [--clips 48] [--seeds 0 1 2] [--match-minutes 10]``.
+"""Spotter figures per backbone setting: tight/loose average-mAP and event F1 on the demo test split (graphic
+on and off, over training seeds), the domain threshold and margins chosen on val, and on a held-out long match:
+spotter a-mAP, share of 8 s windows it would send to the VLM and how many true events those windows hold, CPU
+throughput. Writes the "## Spotter" section of bench/RESULTS.md. Usage: ``python bench/bench_spotter.py
+[--clips 48] [--seeds 0 1 2] [--match-minutes 10] [--variants lite0-frozen small-cnn] [--graphics on off]``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ from football_assets.core.spotter.data import load_event_samples  # noqa: E402
 from football_assets.core.spotter.infer import Spotter  # noqa: E402
 from tests.fixtures_dataset import DemoData, make_splits_from  # noqa: E402
 
-SETTINGS = {"cnn_width": 8, "height": 96, "width": 144, "cpu_threads": 1, "epochs": 30, "logging_steps": 20}
+COMMON = {"cpu_threads": 1, "logging_steps": 20}
+#: backbone settings compared (the first is the default, SpotterTrainConfig's)
+VARIANTS = {
+    "lite0-frozen": {},  # ImageNet EfficientNet-Lite0, frozen, 96x144, 100 epochs
+    "lite0-frozen-128x192": {"height": 128, "width": 192},
+    "lite0-finetune": {"freeze_backbone": False, "learning_rate": 5e-4, "epochs": 5},
+    "small-cnn": {"backbone": "small_cnn", "cnn_width": 8, "epochs": 30},  # from scratch (the old default)
+}
 MATCH_SEED = 90210  # never used to plan a training clip
 
 
@@ -58,8 +66,9 @@ def build(root: Path, n: int, graphics: bool) -> Path:
     return dest
 
 
-def train(splits_dir: Path, out: Path, seed: int) -> dict:
-    cfg = {"splits_dir": str(splits_dir), "splits_version": "bench", "output_dir": str(out), "seed": seed, **SETTINGS}
+def train(splits_dir: Path, out: Path, seed: int, variant: str) -> dict:
+    cfg = {"splits_dir": str(splits_dir), "splits_version": "bench", "output_dir": str(out), "seed": seed, **COMMON,
+           **VARIANTS[variant]}
     (out.parent / f"{out.name}.json").write_text(json.dumps(cfg))
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_PIPES_CONTEXT"}
     env["PYTHONPATH"] = str(ROOT)
@@ -97,7 +106,7 @@ def match_figures(spotter: Spotter, tmp: Path, minutes: float) -> dict:
     for threads in (1, 2):
         torch.set_num_threads(threads)
         t0 = time.perf_counter()
-        spot, member = spotter.score_frames(frames)
+        spot, member = spotter.score_frames(frames)[:2]
         rates[threads] = len(frames) / (time.perf_counter() - t0)
     found = spotter.detect(spot, member, m["clip"].duration)
     win = 8.0
@@ -129,47 +138,59 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=48)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--match-minutes", type=float, default=10)
+    ap.add_argument("--variants", nargs="+", default=["lite0-frozen", "small-cnn"], choices=list(VARIANTS))
+    ap.add_argument("--graphics", nargs="+", default=["on", "off"], choices=["on", "off"])
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_spotter_"))
-    rows, per = [], {}
-    for graphics in (True, False):
-        name = "graphic on" if graphics else "graphic off"
-        splits_dir = build(tmp / name.replace(" ", "_"), a.clips, graphics)
+    rows, per, matches = [], {}, {}
+    for graphics in a.graphics:
+        name = f"graphic {graphics}"
+        splits_dir = build(tmp / name.replace(" ", "_"), a.clips, graphics == "on")
         test = load_event_samples(splits_dir, "test")
-        for seed in a.seeds:
-            out = tmp / f"{name.replace(' ', '_')}_seed{seed}"
-            info = train(splits_dir, out, seed)
-            sc = score_split(Spotter.load(out / "spotter"), test)
-            per.setdefault(name, []).append({**sc, "train_s": info["train_runtime_s"], "val_f1": info["val_event_f1"],
-                                             "train_clips": info["train_clips"], "test_clips": len(test)})
-            print(name, seed, per[name][-1], flush=True)
-    for name, runs in per.items():
-        rows.append(f"| {name} | {runs[0]['train_clips']} / {runs[0]['test_clips']} | {mean_sd([r['tight'] for r in runs])} | "
+        for variant in a.variants:
+            for seed in a.seeds:
+                out = tmp / f"{name.replace(' ', '_')}_{variant}_seed{seed}"
+                info = train(splits_dir, out, seed, variant)
+                sc = score_split(Spotter.load(out / "spotter"), test)
+                per.setdefault((variant, name), []).append({
+                    **sc, "train_s": info["train_runtime_s"] + info["decode_s"], "val_map": info["val_tight_a_mAP"],
+                    "train_clips": info["train_clips"], "test_clips": len(test),
+                    "domain": (info["domain_val_max"], info["domain_threshold"], info["domain_ood_min"])})
+                print(variant, name, seed, per[(variant, name)][-1], flush=True)
+            if graphics == a.graphics[0] and a.match_minutes > 0:
+                spotter = Spotter.load(tmp / f"{name.replace(' ', '_')}_{variant}_seed{a.seeds[0]}" / "spotter")
+                matches[variant] = match_figures(spotter, tmp / variant, a.match_minutes)
+                print(variant, matches[variant], flush=True)
+    for (variant, name), runs in per.items():
+        dom = runs[0]["domain"]
+        rows.append(f"| {variant} | {name} | {runs[0]['train_clips']} / {runs[0]['test_clips']} | "
+                    f"{mean_sd([r['val_map'] for r in runs])} | {mean_sd([r['tight'] for r in runs])} | "
                     f"{mean_sd([r['loose'] for r in runs])} | {mean_sd([r['f1'] for r in runs])} | "
-                    f"{statistics.mean(r['train_s'] for r in runs):.0f} |")
-    spotter = Spotter.load(tmp / f"graphic_on_seed{a.seeds[0]}" / "spotter")
-    mf = match_figures(spotter, tmp, a.match_minutes)
-    print(mf, flush=True)
-    text = f"""Small-CNN spotter (8-channel CNN, 96x144 frames, bi-GRU 64, 30 epochs, 1 torch thread, CPU),
-`bench/bench_spotter.py --clips {a.clips} --seeds {' '.join(map(str, a.seeds))}` ({time.strftime('%Y-%m-%d')}, 2-core
-machine shared with other jobs). Demo clips through the real ingest and split builder; interval threshold
-chosen on val; mean ± sd over {len(a.seeds)} training seed(s) on the test split.
+                    f"{statistics.mean(r['train_s'] for r in runs):.0f} | {dom[0]:.3f} / {dom[1]:.3f} / {dom[2]:.3f} |")
+    mrows = [f"| {v} | {m['tight']:.3f} | {m['f1']:.3f} | {m['window_share']:.3f} | {m['events_in_sent']:.3f} | "
+             f"{m['score_fps_1']:.0f} / {m['score_fps_2']:.0f} | {m['decode_fps']:.0f} |" for v, m in matches.items()]
+    mf = next(iter(matches.values()), None)
+    text = f"""Backbone settings (``VARIANTS`` in the script; 96x144 frames, bi-GRU 64, 1 torch thread, CPU),
+`bench/bench_spotter.py --clips {a.clips} --seeds {' '.join(map(str, a.seeds))} --variants {' '.join(a.variants)}
+--graphics {' '.join(a.graphics)}` ({time.strftime('%Y-%m-%d')}, 2-core machine shared with other jobs). Demo clips
+through the real ingest and split builder; interval and domain thresholds chosen on val; mean ± sd over
+{len(a.seeds)} training seed(s) on the test split. Train s includes decoding and, for a frozen backbone, the
+one feature pass over the train clips (both flips). Domain: the largest val score / the threshold / the
+smallest score of the generated out-of-domain clips (cosine distance to the nearest train clip).
 
-| demo clips | train / test clips | tight a-mAP | loose a-mAP | event F1 @ tIoU 0.5 | train s |
-|---|---|---|---|---|---|
+| backbone | demo clips | train / test clips | val tight a-mAP | tight a-mAP | loose a-mAP | event F1 @ tIoU 0.5 | train s | domain val max / threshold / OOD min |
+|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
+"""
+    if mf:
+        text += f"""
+Held-out {mf['minutes']:g}-minute match (seed {MATCH_SEED}, graphic {a.graphics[0]}, {mf['true_events']} events,
+{mf['frames']} frames at 4 fps), spotter of seed {a.seeds[0]}; throughput is the whole network on decoded frames
+at its own frame size:
 
-Held-out {mf['minutes']:g}-minute match (seed {MATCH_SEED}, graphic on, {mf['true_events']} events, {mf['frames']} frames at 4 fps),
-spotter of seed {a.seeds[0]}:
-
-| measure | value |
-|---|---|
-| spotter tight a-mAP | {mf['tight']:.3f} |
-| spotter event F1 @ tIoU 0.5 | {mf['f1']:.3f} |
-| share of 8 s windows with a spot above the val threshold | {mf['window_share']:.3f} |
-| true events whose centre lies in such a window | {mf['events_in_sent']:.3f} |
-| scoring throughput, 1 / 2 torch threads (frames/s, decode excluded) | {mf['score_fps_1']:.0f} / {mf['score_fps_2']:.0f} |
-| ffmpeg decode + resize to 96x144 (frames/s) | {mf['decode_fps']:.0f} |
+| backbone | tight a-mAP | event F1 @ tIoU 0.5 | share of 8 s windows sent | true events in sent windows | frames/s, 1 / 2 threads | ffmpeg decode + resize (frames/s) |
+|---|---|---|---|---|---|---|
+{chr(10).join(mrows)}
 """
     write_results(text)
     print(text)

@@ -1,7 +1,12 @@
-"""A data root with a LoRA adapter and an event spotter trained on the same splits version, and a
-multi-clip video: shared by the cascade tests (analyze, report, bench-like checks)."""
+"""Spotter fixtures: 32 real demo clips split by match, a spotter trained on them with the default settings
+(frozen EfficientNet-Lite0) through its real CLI, the real football clips, and a data root with a LoRA adapter
+and a spotter trained on the same splits version plus a multi-clip video (the cascade tests)."""
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +14,50 @@ import pytest
 from football_assets.core.layout import DataLayout
 from tests.fixtures_evaluation import ffmpeg
 
-FAST = {"cnn_width": 8, "height": 96, "width": 144, "cpu_threads": 1, "logging_steps": 5}
+ROOT = Path(__file__).resolve().parents[1]
+FAST = {"cpu_threads": 1, "logging_steps": 5}  # the default network; one torch thread is fastest on a busy CPU
+
+
+def train_cli(cfg: dict, path: Path) -> dict:
+    """Train through ``python -m football_assets.core.spotter.train``; returns its metrics.json."""
+    path.write_text(json.dumps(cfg))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DAGSTER_PIPES_CONTEXT", None)
+    done = subprocess.run([sys.executable, "-m", "football_assets.core.spotter.train", "--config", str(path)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return json.loads((Path(cfg["output_dir"]) / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def spotter_splits(tmp_path_factory) -> Path:
+    """32 demo clips through the real ingest and split builder (16 / 8 / 8 clips by match), version s1."""
+    from football_assets.core.dataset import store
+    from tests.fixtures_dataset import DemoData, make_splits_from
+
+    data = DemoData(tmp_path_factory.mktemp("spotter"), n=32)
+    dest = data.layout.splits_dir / "s1"
+    store.write_version(dest, make_splits_from(data), {"version": "s1"})
+    return dest
+
+
+@pytest.fixture(scope="session")
+def demo_spotter(spotter_splits, tmp_path_factory) -> tuple[Path, dict]:
+    """(spotter dir, metrics) of the default spotter trained on ``spotter_splits``."""
+    run = tmp_path_factory.mktemp("demo_spotter")
+    cfg = {"splits_dir": str(spotter_splits), "splits_version": "s1", "output_dir": str(run / "run"),
+           **FAST}
+    return run / "run" / "spotter", train_cli(cfg, run / "cfg.json")
+
+
+@pytest.fixture(scope="session")
+def real_clips() -> list[Path]:
+    """The real football clips (evaluation only, never trained on): ``$FOOTBALL_REAL_CLIPS`` or
+    ``<repo>/../shared/real_football``."""
+    folder = Path(os.environ.get("FOOTBALL_REAL_CLIPS", ROOT.parent / "shared" / "real_football"))
+    clips = sorted(folder.glob("*.mp4"))
+    assert clips, f"no real football clips in {folder} (set FOOTBALL_REAL_CLIPS to the folder)"
+    return clips
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ helper that materializes one clip partition into a temporary data root."""
 
 import functools
 import http.server
-import os
 import subprocess
 import threading
 from pathlib import Path
@@ -161,14 +160,3 @@ def leftovers(layout: DataLayout) -> list[Path]:
     """Temp files an interrupted or failed step would leave (they start with a dot)."""
     return [p for p in layout.root.rglob(".*") if p.is_file() or p.is_dir()]
 
-
-#: Five real, unlabelled football clips beside the checkout (``../shared/real_football/``, see its README):
-#: for what needs real pixels but no ground truth. Never trained on. ``FOOTBALL_REAL_CLIPS`` points elsewhere.
-REAL_CLIPS = Path(os.environ.get("FOOTBALL_REAL_CLIPS") or Path(__file__).resolve().parents[2] / "shared" / "real_football")
-
-
-@pytest.fixture(scope="session")
-def real_clips() -> list[Path]:
-    clips = sorted(REAL_CLIPS.glob("*.mp4"))
-    assert clips, f"no real football clips at {REAL_CLIPS} (../shared/real_football beside the checkout)"
-    return clips

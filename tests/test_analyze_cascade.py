@@ -24,8 +24,9 @@ def _cli(*args) -> int:
 
 
 def _check_schema(result: dict, mode: str) -> None:
-    assert set(result) == {"video", "mode", "model_version", "spotter_version", "duration", "vlm_windows", "seconds",
-                           "events"}
+    assert set(result) == {"video", "mode", "model_version", "spotter_version", "duration", "domain", "vlm_windows",
+                           "seconds", "events"}
+    assert set(result["domain"]) == {"score", "in_domain", "threshold"}
     assert result["mode"] == mode and set(result["seconds"]) == {"spotter", "vlm"}
     for e in result["events"]:
         assert set(e) == EVENT_KEYS and set(e["sources"]) == SOURCE_KEYS, e

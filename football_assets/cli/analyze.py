@@ -15,6 +15,9 @@ spotter's proposals to the VLM; ``vlm`` sends every window; ``spotter`` runs no 
 line (a cascade of models that saw different test clips would leak test data); an explicit ``--spotter``
 or ``--mode cascade`` that does not match is an error naming the flag that fixes it.
 
+When a spotter is trained the result carries ``domain`` (``{score, in_domain, threshold}``: how far the
+video lies from the training clips) and an out-of-domain video gets one console line saying so.
+
 Every bad input (missing, empty or corrupt video; missing, broken or mismatched adapter or spotter) ends
 with one clear ``error: ...`` line and exit status 2.
 """
@@ -40,6 +43,7 @@ from football_assets.core.inference.analyze import (
 from football_assets.core.ingest.video import VideoError, probe
 from football_assets.core.search.index import SearchError
 from football_assets.core.spotter.cascade import CascadeMismatchError, check_same_splits
+from football_assets.core.spotter.domain import out_of_domain_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,12 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def has_spotter(spotter_dir: str | Path) -> bool:
+    """Whether a trained spotter (the domain score's reference) is at ``spotter_dir``."""
+    return (Path(spotter_dir) / "spotter_config.json").exists()
+
+
 def resolve_mode(mode: str | None, spotter_dir: str | Path) -> str:
     """The mode to run: ``mode`` when given, else cascade when ``spotter_dir`` holds a spotter, else vlm.
     A spotter mode asked for without a spotter is an error naming the directory."""
-    has_spotter = (Path(spotter_dir) / "spotter_config.json").exists()
     if mode is None:
-        return "cascade" if has_spotter else "vlm"
+        return "cascade" if has_spotter(spotter_dir) else "vlm"
     if mode not in cascade_run.MODES:
         raise AnalyzeError(f"--mode {mode!r}: unknown mode; known: {', '.join(cascade_run.MODES)}")
     if mode != "vlm" and not Path(spotter_dir).is_dir():
@@ -122,7 +130,8 @@ def run(args: argparse.Namespace) -> dict:
     adapter = None if args.no_adapter else (args.adapter or str(layout.adapter_dir))
     spotter_dir = Path(args.spotter or layout.spotter_dir)
     mode = resolve_mode(args.mode, spotter_dir)
-    spotter = cascade_run.load_spotter(spotter_dir, args.device) if mode != "vlm" else None
+    # the spotter also gives the domain score, so the VLM-only mode loads one when it exists
+    spotter = cascade_run.load_spotter(spotter_dir, args.device) if mode != "vlm" or has_spotter(spotter_dir) else None
     if mode == "cascade" and adapter is not None:
         mode = cascade_or_vlm(args, adapter, spotter_dir)
     try:
@@ -134,7 +143,7 @@ def run(args: argparse.Namespace) -> dict:
             window = args.window or spotter.clip_frames / spotter.cfg.fps
         if mode == "vlm":
             result = analyze_video(video, predictor, version, window, args.overlap, args.nms_iou,
-                                   max_new_tokens=args.max_new_tokens)
+                                   max_new_tokens=args.max_new_tokens, spotter=spotter)
         else:
             result = cascade_run.cascade_video(video, spotter, predictor, version, window, args.proposal_threshold,
                                                args.nms_iou, max_new_tokens=args.max_new_tokens)
@@ -158,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     except (AnalyzeError, VideoError, SearchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if line := out_of_domain_line(result):
+        print(line, file=sys.stderr)
     if args.out:
         print(f"{len(result['events'])} events in {args.video} -> {args.out}", file=sys.stderr)
     return 0

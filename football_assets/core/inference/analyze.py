@@ -182,16 +182,20 @@ def predict_windows(predictor, clip_4fps: Path, duration: float, window_s: float
 
 def analyze_video(video: str | Path, predictor, model_version: str, window_s: float,
                   overlap_s: float = DEFAULT_OVERLAP_S, nms_iou: float = DEFAULT_NMS_IOU, progress: bool = True,
-                  max_new_tokens: int | None = None) -> dict:
-    """Any video -> 4 fps (temp) -> windowed events. Returns ``{video, model_version, duration, events}``."""
+                  max_new_tokens: int | None = None, spotter=None) -> dict:
+    """Any video -> 4 fps (temp) -> windowed events. Returns ``{video, model_version, duration, domain, events}``;
+    ``domain`` (``{score, in_domain, threshold}``, ``core/spotter/domain.py``) needs a ``spotter``, else None."""
+    from football_assets.core.spotter.domain import video_domain
+
     video = Path(video)
     with tempfile.TemporaryDirectory(prefix="football-analyze-") as tmp:
         clip = Path(tmp) / "clip_4fps.mp4"
         info = transcode_4fps(video, clip, video.name)
+        domain = video_domain(spotter, clip)
         events = predict_windows(predictor, clip, info.duration, window_s, overlap_s, nms_iou, Path(tmp), progress,
                                  max_new_tokens)
     return {"video": str(video.resolve()), "model_version": model_version, "duration": round(info.duration, 3),
-            "events": events}
+            "domain": domain, "events": events}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -19,10 +19,12 @@ from football_assets.core.ingest.video import cut_segment, transcode_4fps
 
 
 def ask_video(video: str | Path, question: str, predictor, model_version: str, window_s: float,
-              overlap_s: float = DEFAULT_OVERLAP_S, progress: bool = True, max_new_tokens: int = 64) -> dict:
-    """``{video, question, model_version, duration, answer, candidates, raw}``; ``answer`` None when no
-    window places the moment."""
+              overlap_s: float = DEFAULT_OVERLAP_S, progress: bool = True, max_new_tokens: int = 64, spotter=None) -> dict:
+    """``{video, question, model_version, duration, domain, answer, candidates, raw}``; ``answer`` None when no
+    window places the moment; ``domain`` as ``analyze_video``'s (None without a ``spotter``)."""
     from tqdm import tqdm
+
+    from football_assets.core.spotter.domain import video_domain
 
     video = Path(video)
     instruction = prompts.free_grounding_question(question)
@@ -30,6 +32,7 @@ def ask_video(video: str | Path, question: str, predictor, model_version: str, w
     with tempfile.TemporaryDirectory(prefix="football-ask-") as tmp:
         clip = Path(tmp) / "clip_4fps.mp4"
         info = transcode_4fps(video, clip, video.name)
+        domain = video_domain(spotter, clip)
         windows = plan_windows(info.duration, window_s, overlap_s)
         for i, (ws, we) in enumerate(tqdm(windows, desc=f"ask {video.name}", unit="window",
                                           disable=None if progress else True, file=sys.stderr)):
@@ -55,5 +58,5 @@ def ask_video(video: str | Path, question: str, predictor, model_version: str, w
     candidates.sort(key=lambda c: (-c["_edge"], c["start_time"]))
     candidates = [{k: v for k, v in c.items() if k != "_edge"} for c in candidates]
     return {"video": str(video.resolve()), "question": question, "model_version": model_version,
-            "duration": round(info.duration, 3), "answer": candidates[0] if candidates else None,
+            "duration": round(info.duration, 3), "domain": domain, "answer": candidates[0] if candidates else None,
             "candidates": candidates, "raw": raw}

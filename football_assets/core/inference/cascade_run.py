@@ -40,7 +40,8 @@ def load_spotter(spotter_dir: str | Path, device: str | None = None):
 
 
 def scan(spotter, clip_4fps: Path, progress: bool = True, batch_windows: int = SPOTTER_BATCH_WINDOWS):
-    """Per-frame (spot, membership) scores of a whole 4 fps clip, scored in batches of windows."""
+    """Per-frame (spot, membership) scores of a whole 4 fps clip, scored in batches of windows, and the
+    clip's mean backbone feature (the domain score's input)."""
     from tqdm import tqdm
 
     frames = read_frames(clip_4fps, spotter.cfg.width, spotter.cfg.height)
@@ -50,7 +51,7 @@ def scan(spotter, clip_4fps: Path, progress: bool = True, batch_windows: int = S
             bar.total = total
             bar.update(done - bar.n)
 
-        return spotter.score_frames(frames, batch_windows, on_batch)
+        return spotter.score_frames(frames, batch_windows, on_batch, features=True)
 
 
 def vlm_on_windows(predictor, clip_4fps: Path, duration: float, windows: list[tuple[float, float]], workdir: Path,
@@ -82,15 +83,16 @@ def cascade_clip(clip_4fps: str | Path, duration: float, spotter, predictor=None
                  progress: bool = True, max_new_tokens: int | None = None, workdir: Path | None = None) -> dict:
     """A clip already at 4 fps -> spotter scan -> (with a predictor) proposal windows to the VLM -> fused.
 
-    ``predictor`` None is the spotter mode. Returns ``{mode, spotter_version, duration, vlm_windows, seconds,
-    events, no_event_confidence}``; ``no_event_confidence`` is 1 - the highest spot score of any class on any
+    ``predictor`` None is the spotter mode. Returns ``{mode, spotter_version, duration, domain, vlm_windows,
+    seconds, events, no_event_confidence}``; ``no_event_confidence`` is 1 - the highest spot score of any class on any
     frame, the spotter's certainty that nothing happens (the uncertainty of a clip without events)."""
     from football_assets.core.spotter.cascade import fuse, proposal_windows
 
     clip_4fps = Path(clip_4fps)
     seconds = {"spotter": 0.0, "vlm": 0.0}
     t0 = time.perf_counter()
-    spot, member = scan(spotter, clip_4fps, progress)
+    spot, member, pooled = scan(spotter, clip_4fps, progress)
+    domain = spotter.domain.assess(pooled) if spotter.domain is not None else None
     found = spotter.detect(spot, member, duration)
     seconds["spotter"] = round(time.perf_counter() - t0, 3)
     windows: list[tuple[float, float]] = []
@@ -107,7 +109,7 @@ def cascade_clip(clip_4fps: str | Path, duration: float, spotter, predictor=None
     # spotter mode: fusing with no VLM events at factor 1 keeps the spotter's intervals as they are
     events = fuse(found["intervals"], vlm_events) if predictor is not None else fuse(found["intervals"], [], 1.0)
     return {"mode": "cascade" if predictor is not None else "spotter",
-            "spotter_version": spotter.meta.get("model_version", ""), "duration": round(duration, 3),
+            "spotter_version": spotter.meta.get("model_version", ""), "duration": round(duration, 3), "domain": domain,
             "vlm_windows": [[s, e] for s, e in windows], "seconds": seconds, "events": _rounded(events),
             "no_event_confidence": round(1.0 - float(spot.max()) if spot.size else 1.0, 4)}
 
@@ -117,8 +119,9 @@ def cascade_video(video: str | Path, spotter, predictor=None, model_version: str
                   progress: bool = True, max_new_tokens: int | None = None) -> dict:
     """Any video -> 4 fps (temp) -> ``cascade_clip``.
 
-    Returns ``{video, mode, model_version, spotter_version, duration, vlm_windows, seconds, events}``; each
-    event has ``sources`` (see ``core/spotter/cascade.py``)."""
+    Returns ``{video, mode, model_version, spotter_version, duration, domain, vlm_windows, seconds, events}``;
+    each event has ``sources`` (see ``core/spotter/cascade.py``); ``domain`` is ``{score, in_domain, threshold}``
+    (``core/spotter/domain.py``), None for a spotter trained without a domain reference."""
     video = Path(video)
     with tempfile.TemporaryDirectory(prefix="football-cascade-") as tmp:
         clip = Path(tmp) / "clip_4fps.mp4"

@@ -64,16 +64,51 @@ def windows(n_frames: int, length: int) -> list[int]:
     return starts
 
 
-class SpotterDataset:
-    """Items ``{frames (T,H,W,3) uint8, spot_target (T,C+1), member_target (T,C), mask (T,)}`` as tensors;
-    ``flip`` mirrors a frame horizontally half of the time (football reads the same both ways)."""
+class FeatureCache:
+    """Per-frame backbone features per video path (a frozen backbone's input to the temporal model), computed
+    once per run from the frame cache; with ``flip`` also those of the mirrored frames."""
 
-    def __init__(self, samples: list[dict], cache: FrameCache, classes, clip_frames: int, sigma: float, radius: int,
-                 flip: bool = False):
+    def __init__(self, frames: FrameCache, encode, flip: bool = False):
+        self.frames, self.encode, self.flip = frames, encode, flip
+        self._feats: dict[tuple[str, bool], np.ndarray] = {}
+        self.encoded_frames, self.encode_seconds = 0, 0.0
+
+    def get(self, video: str, flipped: bool = False) -> np.ndarray:
+        import time
+
+        key = (video, flipped)
+        if key not in self._feats:
+            arr = self.frames.get(video)
+            t0 = time.perf_counter()
+            self._feats[key] = self.encode(np.ascontiguousarray(arr[:, :, ::-1]) if flipped else arr)
+            self.encode_seconds += time.perf_counter() - t0
+            self.encoded_frames += len(arr)
+        return self._feats[key]
+
+    @property
+    def clips(self) -> int:
+        """How many (video, flip) feature arrays are cached."""
+        return len(self._feats)
+
+    @property
+    def seconds_per_frame(self) -> float:
+        """The backbone's measured time per frame (decoding excluded)."""
+        return self.encode_seconds / max(self.encoded_frames, 1)
+
+
+class SpotterDataset:
+    """Items ``{frames (T,H,W,3) uint8, spot_target (T,C+1), member_target (T,C), mask (T,)}`` as tensors, or
+    ``features (T,D)`` instead of frames when given a ``FeatureCache`` (a frozen backbone); ``flip`` mirrors
+    a frame horizontally half of the time (football reads the same both ways)."""
+
+    def __init__(self, samples: list[dict], cache: FrameCache | FeatureCache, classes, clip_frames: int, sigma: float,
+                 radius: int, flip: bool = False):
         self.cache, self.clip_frames, self.flip = cache, clip_frames, flip
         self.items = []
         for s in samples:
             frames = cache.get(s["video"])
+            if flip and isinstance(cache, FeatureCache):
+                cache.get(s["video"], flipped=True)  # computed up front, not in the first epoch
             fps = float(s.get("fps", 4))
             spot = spot_targets(s["target"], len(frames), fps, classes, sigma, radius)
             member = membership_targets(s["target"], len(frames), fps, classes)
@@ -87,11 +122,14 @@ class SpotterDataset:
         import torch
 
         video, a, spot, member = self.items[i]
-        frames = self.cache.get(video)[a:a + self.clip_frames]
-        n, pad = len(frames), self.clip_frames - len(frames)
-        frames_t = torch.from_numpy(np.array(frames))  # a writable copy (decoded frames are read-only)
-        if self.flip and torch.rand(()) < 0.5:
-            frames_t = frames_t.flip(2)
+        flip = self.flip and bool(torch.rand(()) < 0.5)
+        if isinstance(self.cache, FeatureCache):
+            key, frames_t = "features", torch.from_numpy(np.array(self.cache.get(video, flip)[a:a + self.clip_frames]))
+        else:
+            key, frames_t = "frames", torch.from_numpy(np.array(self.cache.get(video)[a:a + self.clip_frames]))
+            if flip:  # a writable copy above: decoded frames are read-only
+                frames_t = frames_t.flip(2)
+        n, pad = len(frames_t), self.clip_frames - len(frames_t)
         spot_t, member_t = torch.from_numpy(spot), torch.from_numpy(member)
         mask = torch.ones(self.clip_frames)
         if pad > 0:
@@ -100,4 +138,4 @@ class SpotterDataset:
             bg[:, -1] = 1
             spot_t, member_t = torch.cat([spot_t, bg]), torch.cat([member_t, torch.zeros((pad, member_t.shape[1]))])
             mask[n:] = 0
-        return {"frames": frames_t, "spot_target": spot_t, "member_target": member_t, "mask": mask}
+        return {key: frames_t, "spot_target": spot_t, "member_target": member_t, "mask": mask}

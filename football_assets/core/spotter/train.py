@@ -5,6 +5,13 @@ Same shape as the LoRA trainer (``core/training/train.py``): a JSON config, one 
 rank 0 writes the spotter directory atomically and reports to Dagster through Pipes when launched by
 ``PipesSubprocessClient``. Trains on the ``events`` samples of one SFT splits version (train.jsonl) and
 chooses the interval threshold on val.jsonl, so test clips never reach it.
+
+Settings: every field has one default, the ``SpotterTrainConfig`` dataclass's; ``resolve`` puts the hardware
+profile's overrides (``PROFILES``) and then the values a run actually set (None: not set) on top, once.
+With the default frozen EfficientNet-Lite0 backbone each clip's per-frame features are computed once per
+run (``data.FeatureCache``) and only the temporal model and heads train. Beside the network the spotter
+directory gets the domain score's reference (``domain.py``): the train clips' pooled features and a
+threshold chosen on val against generated out-of-domain clips.
 """
 
 from __future__ import annotations
@@ -30,12 +37,14 @@ class SpotterTrainConfig:
     output_dir: str = ""  # checkpoints, metrics, loss curve
     spotter_dir: str = ""  # final spotter (default <output_dir>/spotter); replaced atomically
     # network (NetConfig)
-    backbone: str = "small_cnn"
-    backbone_weights: str | None = None
+    backbone: str = "efficientnet_lite0"
+    backbone_weights: str | None = None  # None: the packaged Lite0 ImageNet weights
+    freeze_backbone: bool = True  # chosen on val (bench/RESULTS.md, "Spotter")
+    feature_grid: tuple[int, int] = (1, 1)  # Lite0 features pooled to rows x cols
     cnn_width: int = 8
     temporal: str = "gru"
     hidden: int = 64
-    height: int = 96
+    height: int = 96  # 96x144 beat 128x192 on val with the frozen Lite0 (bench/RESULTS.md, "Spotter")
     width: int = 144
     # targets and loss
     clip_frames: int = 32  # training window (8 s at 4 fps)
@@ -45,11 +54,11 @@ class SpotterTrainConfig:
     member_pos_weight: float = 4.0
     flip: bool = True
     # optimisation
-    epochs: float = 30.0
+    epochs: float = 100.0  # frozen Lite0 on 32 demo clips: val event F1 0.80 at 100 epochs, 0.33 at 30
     max_steps: int = -1
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
-    warmup_ratio: float = 0.05
+    warmup_steps: float = 0.05  # < 1: a fraction of the optimizer steps (transformers' reading)
     lr_scheduler: str = "cosine"
     batch_size: int = 4
     grad_accum: int = 1
@@ -79,8 +88,9 @@ class SpotterTrainConfig:
         return cls.from_dict(json.loads(p.read_text()))
 
     def net(self) -> NetConfig:
-        return NetConfig(backbone=self.backbone, backbone_weights=self.backbone_weights, cnn_width=self.cnn_width,
-                         temporal=self.temporal, hidden=self.hidden, height=self.height, width=self.width)
+        return NetConfig(backbone=self.backbone, backbone_weights=self.backbone_weights,
+                         freeze_backbone=self.freeze_backbone, feature_grid=tuple(self.feature_grid), cnn_width=self.cnn_width, temporal=self.temporal,
+                         hidden=self.hidden, height=self.height, width=self.width)
 
     def validate(self) -> None:
         self.net().validate()
@@ -103,6 +113,19 @@ class SpotterTrainConfig:
     @property
     def spotter_path(self) -> Path:
         return Path(self.spotter_dir) if self.spotter_dir else Path(self.output_dir) / "spotter"
+
+
+#: Per hardware profile: what the machine changes (precision). The backbone and sizes are run settings.
+PROFILES: dict[str, dict] = {"a100-80gb": {"bf16": True}, "cpu": {}}
+
+
+def resolve(run_values: dict, profile: str, **fixed) -> SpotterTrainConfig:
+    """The one place settings combine, highest last: the dataclass defaults, ``PROFILES[profile]``, the run's
+    values that are not None, then ``fixed`` (paths and versions the caller owns). Validated."""
+    if profile not in PROFILES:
+        raise SpotterConfigError(f"unknown GPU profile {profile!r}; known profiles: {', '.join(PROFILES)}")
+    return SpotterTrainConfig.from_dict({**PROFILES[profile], **{k: v for k, v in run_values.items() if v is not None},
+                                         **fixed})
 
 
 def model_version(cfg: SpotterTrainConfig) -> str:
@@ -129,23 +152,42 @@ def plot_loss(history: list[dict], dest: Path) -> None:
     plt.close(fig)
 
 
-def evaluate_split(spotter, samples: list[dict], cache) -> dict:
-    """Scores every clip of a split; returns per-clip scores, SoccerNet tight a-mAP of the spots and
-    frames/s of the scoring (decoding excluded)."""
+def evaluate_split(spotter, samples: list[dict], cache, features=None) -> dict:
+    """Scores every clip of a split (from ``features``, a ``FeatureCache``, when the backbone is frozen);
+    returns per-clip scores, each clip's mean backbone feature, SoccerNet tight a-mAP of the spots and
+    frames/s of the scoring (decoding excluded; a frozen backbone's feature time included)."""
     from football_assets.core.metrics import soccernet_average_map
 
-    per_clip, frames, seconds = {}, 0, 0.0
+    per_clip, pooled, frames, seconds = {}, {}, 0, 0.0
     for s in samples:
-        arr = cache.get(s["video"])
-        t0 = time.perf_counter()
-        spot, member = spotter.score_frames(arr)
-        seconds += time.perf_counter() - t0
-        frames += len(arr)
+        if features is not None:
+            feats = features.get(s["video"])
+            t0 = time.perf_counter()
+            spot, member = spotter.score_features(feats)
+            seconds += time.perf_counter() - t0 + features.seconds_per_frame * len(feats)
+            pooled[s["clip_id"]] = feats.mean(0)
+            frames += len(feats)
+        else:
+            arr = cache.get(s["video"])
+            t0 = time.perf_counter()
+            spot, member, pooled[s["clip_id"]] = spotter.score_frames(arr, features=True)
+            seconds += time.perf_counter() - t0
+            frames += len(arr)
         per_clip[s["clip_id"]] = (s["target"], spot, member, float(s.get("fps", 4)))
     gts = {k: v[0] for k, v in per_clip.items()}
     spots = {k: spotter.detect(v[1], v[2])["spots"] for k, v in per_clip.items()}
     amap = soccernet_average_map(gts, spots)["a_mAP"]
-    return {"clips": per_clip, "tight_a_mAP": amap, "frames_per_s": frames / seconds if seconds else None}
+    return {"clips": per_clip, "pooled": pooled, "tight_a_mAP": amap, "frames_per_s": frames / seconds if seconds else None}
+
+
+def domain_reference(spotter, train_pooled: list, val_pooled: list):
+    """The domain score's reference: train clips, val clips (in domain) and generated out-of-domain clips of a
+    training window's length, all through the spotter's own backbone."""
+    from football_assets.core.spotter.domain import DomainReference, generated_out_of_domain
+
+    ood = {name: spotter.score_frames(arr, features=True)[2]
+           for name, arr in generated_out_of_domain(spotter.clip_frames, spotter.cfg.height, spotter.cfg.width).items()}
+    return DomainReference.build(train_pooled, val_pooled, ood)
 
 
 def run(cfg: SpotterTrainConfig, report=None) -> dict:
@@ -157,7 +199,7 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
 
     from football_assets.core.fsutil import atomic_dir, write_json
     from football_assets.core.spotter import decode
-    from football_assets.core.spotter.data import FrameCache, SpotterDataset, load_event_samples
+    from football_assets.core.spotter.data import FeatureCache, FrameCache, SpotterDataset, load_event_samples
     from football_assets.core.spotter.infer import Spotter
     from football_assets.core.spotter.model import SpotterNet
 
@@ -169,17 +211,20 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     net_cfg = cfg.net()
     train, val = load_event_samples(cfg.splits_dir, "train"), load_event_samples(cfg.splits_dir, "val")
+    device = "cuda" if on_gpu else "cpu"
     cache = FrameCache(cfg.height, cfg.width)
-    t0 = time.time()
-    dataset = SpotterDataset(train, cache, net_cfg.classes, cfg.clip_frames, cfg.sigma, cfg.radius, cfg.flip)
-    decode_s = time.time() - t0
     model = SpotterNet(net_cfg, cfg.fg_weight, cfg.member_pos_weight)
+    features = FeatureCache(cache, Spotter(model, cfg.clip_frames, {}, {}, device).backbone_features, cfg.flip) \
+        if net_cfg.frozen else None
+    t0 = time.time()
+    dataset = SpotterDataset(train, cache if features is None else features, net_cfg.classes, cfg.clip_frames, cfg.sigma, cfg.radius, cfg.flip)
+    decode_s = time.time() - t0  # decoding, and with a frozen backbone its features
     history: list[dict] = []
 
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"), per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
-        learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay, warmup_steps=cfg.warmup_ratio,
+        learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay, warmup_steps=cfg.warmup_steps,
         lr_scheduler_type=cfg.lr_scheduler, logging_steps=cfg.logging_steps, save_strategy="steps",
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed, data_seed=cfg.seed,
         bf16=cfg.bf16 and on_gpu, deepspeed=cfg.deepspeed, report_to=[], remove_unused_columns=False,
@@ -200,9 +245,11 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
         return {}
     net = trainer.model
     net = getattr(net, "module", net).float().cpu()
-    device = "cuda" if on_gpu else "cpu"
     spotter = Spotter(net, cfg.clip_frames, {"interval": 0.5, "nms_window_s": cfg.nms_window_s}, {}, device)
-    ev = evaluate_split(spotter, val, cache)
+    ev = evaluate_split(spotter, val, cache, features)
+    train_pooled = [features.get(s["video"]).mean(0) for s in train] if features is not None else \
+        [spotter.score_frames(cache.get(s["video"]), features=True)[2] for s in train]
+    domain = domain_reference(spotter, train_pooled, list(ev["pooled"].values()))
     chosen = decode.choose_threshold(list(ev["clips"].values()))
     proposal = decode.choose_proposal_threshold(list(ev["clips"].values()), ceiling=chosen["threshold"])
     thresholds = {"interval": chosen["threshold"], "proposal": proposal["threshold"], "member": 0.5,
@@ -215,9 +262,12 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
             "train_windows": len(dataset), "val_clips": len(val), "train_loss": result.metrics.get("train_loss"),
             "first_loss": history[0]["loss"] if history else None, "final_loss": history[-1]["loss"] if history else None,
             "train_runtime_s": train_s, "decode_s": decode_s, "video_decodes": cache.decodes,
+            "backbone_feature_frames": features.encoded_frames if features is not None else 0,
             "val_tight_a_mAP": ev["tight_a_mAP"], "val_event_f1": chosen["f1"], "interval_threshold": chosen["threshold"],
             "proposal_threshold": proposal["threshold"],
-            "score_frames_per_s": ev["frames_per_s"], "device": device,
+            "score_frames_per_s": ev["frames_per_s"], "device": device, "backbone_frozen": net_cfg.frozen,
+            "domain_threshold": domain.threshold, "domain_val_max": domain.info["val_max"],
+            "domain_ood_min": min(domain.info["ood_scores"].values()),
             "params": sum(p.numel() for p in net.parameters()), "loss_curve": history}
     if history:
         plot_loss(history, out / "loss_curve.png")
@@ -226,6 +276,7 @@ def run(cfg: SpotterTrainConfig, report=None) -> dict:
         write_json(tmp / "spotter_config.json", {"net": net_cfg.to_dict(), "clip_frames": cfg.clip_frames,
                                                  "train_config": asdict(cfg)})
         write_json(tmp / "thresholds.json", thresholds)
+        domain.save(tmp)
         write_json(tmp / "train_meta.json", {"splits_version": cfg.splits_version, "model_version": info["model_version"],
                                              "metrics": {k: v for k, v in info.items() if k != "loss_curve"}})
     write_json(out / "metrics.json", info)

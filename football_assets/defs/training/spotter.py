@@ -24,7 +24,7 @@ from dagster import (
 from football_assets.core.dataset import store
 from football_assets.core.fsutil import read_json, write_json
 from football_assets.core.layout import DataLayout
-from football_assets.core.spotter.train import SpotterTrainConfig, model_version
+from football_assets.core.spotter.train import SpotterTrainConfig, model_version, resolve
 from football_assets.core.training.launch import describe as describe_launch
 from football_assets.core.training.launch import launch_command
 from football_assets.defs.placement import GPU_POOL, GPU_TRAINING_TAGS
@@ -32,45 +32,41 @@ from football_assets.defs.training.pipes import run_trainer
 from resources import DataDirResource
 from resources.gpu import GpuResource
 
-#: Per GPU profile: what the hardware changes for the spotter (precision; the backbone is the asset config).
-PROFILE_OVERRIDES = {"a100-80gb": {"bf16": True}, "cpu": {}}
-
 SPOTTER_MODULE = "football_assets.core.spotter.train"
 
 
 class EventSpotterConfig(Config):
-    """Network and optimisation settings. ``backbone="regnety_800mf"`` (with ``backbone_weights``: a local
-    ImageNet state dict) and e.g. 224x336 frames are the real-footage GPU setting."""
+    """Network and optimisation settings; a value left None takes ``SpotterTrainConfig``'s default (with the
+    GPU profile's overrides, ``core/spotter/train.py``). The default is a frozen ImageNet EfficientNet-Lite0;
+    ``backbone="regnety_800mf"`` (with ``backbone_weights``: a local ImageNet state dict) is the GPU option."""
 
-    backbone: str = "small_cnn"
-    backbone_weights: str = ""
-    temporal: str = "gru"
-    cnn_width: int = 8  # the CPU demo setting (bench/RESULTS.md); wider on a GPU
-    hidden: int = 64
-    height: int = 96  # 96x144: 1.5x the VLM's pixels; e.g. 224x336 with regnety_800mf on a GPU
-    width: int = 144
-    epochs: float = 30.0
-    max_steps: int = -1
-    learning_rate: float = 2e-3
-    batch_size: int = 4
-    seed: int = 0
-    save_steps: int = 200
-    cpu_threads: int = 0  # 0: torch's default
+    backbone: str | None = None
+    backbone_weights: str | None = None
+    freeze_backbone: bool | None = None
+    feature_grid: list[int] | None = None  # [rows, cols]
+    temporal: str | None = None
+    cnn_width: int | None = None
+    hidden: int | None = None
+    height: int | None = None
+    width: int | None = None
+    epochs: float | None = None
+    max_steps: int | None = None
+    learning_rate: float | None = None
+    batch_size: int | None = None
+    seed: int | None = None
+    save_steps: int | None = None
+    cpu_threads: int | None = None
     force: bool = False  # retrain even if nothing changed
 
 
 def build_spotter_config(config: EventSpotterConfig, gpu: GpuResource, layout, splits) -> SpotterTrainConfig:
-    if gpu.profile not in PROFILE_OVERRIDES:
-        raise ValueError(f"unknown GPU profile {gpu.profile!r}; known profiles: {', '.join(PROFILE_OVERRIDES)}")
-    fields = {k: v for k, v in config.model_dump().items() if k != "force"}
-    fields["backbone_weights"] = fields["backbone_weights"] or None
-    fields["cpu_threads"] = fields["cpu_threads"] or None
-    fields.update(PROFILE_OVERRIDES[gpu.profile])
-    fields.update(splits_dir=str(splits.path), splits_version=splits.version, spotter_dir=str(layout.spotter_dir),
-                  logging_steps=1, output_dir=str(layout.models_dir / "spotter_runs" / "pending"))
+    run_values = {k: v for k, v in config.model_dump().items() if k != "force"}
+    fixed = {"splits_dir": str(splits.path), "splits_version": splits.version, "spotter_dir": str(layout.spotter_dir),
+             "logging_steps": 1}
+    pending = resolve(run_values, gpu.profile, **fixed, output_dir=str(layout.models_dir / "spotter_runs" / "pending"))
     # The model version's own run folder: another seed or setting must not resume a finished run of another config.
-    fields["output_dir"] = str(layout.models_dir / "spotter_runs" / model_version(SpotterTrainConfig.from_dict(fields)))
-    return SpotterTrainConfig.from_dict(fields)
+    return resolve(run_values, gpu.profile, **fixed,
+                   output_dir=str(layout.models_dir / "spotter_runs" / model_version(pending)))
 
 
 @asset(
