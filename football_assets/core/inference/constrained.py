@@ -347,13 +347,13 @@ def _vocab(tokenizer, vocab_size: int):
             texts[i] = tokenizer.decode([i], clean_up_tokenization_spaces=False)
     numeric = [i for i, t in enumerate(texts) if t and re.search(r"[0-9.]", t)]
     partial = [i for i, t in enumerate(texts) if t and "\ufffd" in t]
-    comma = [i for i, t in enumerate(texts) if t and "," in t]
+    openers = [i for i, t in enumerate(texts) if t and ("," in t or "{" in t)]
     by_text: dict[str, int] = {}
     for i, t in enumerate(texts):
         if t and "\ufffd" not in t:
             by_text.setdefault(t, i)
     info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
-    return texts, numeric, partial, comma, by_text, max(map(len, by_text)), xgr.GrammarCompiler(info, cache_enabled=True), info
+    return texts, numeric, partial, openers, by_text, max(map(len, by_text)), xgr.GrammarCompiler(info, cache_enabled=True), info
 
 
 class AnswerConstraint:
@@ -367,7 +367,7 @@ class AnswerConstraint:
         import xgrammar as xgr
 
         self.fmt, self.tok, self.max_new, self.eos = fmt, tokenizer, max_new_tokens, eos_token_id
-        self.texts, self.numeric, self.partial, self.comma, self.by_text, self.longest, compiler, info = _vocab(tokenizer, vocab_size)
+        self.texts, self.numeric, self.partial, self.openers, self.by_text, self.longest, compiler, info = _vocab(tokenizer, vocab_size)
         self.matcher = xgr.GrammarMatcher(compiler.compile_grammar(fmt.ebnf()), override_stop_tokens=[eos_token_id])
         self.bitmask = xgr.allocate_token_bitmask(1, info.vocab_size)
         self.vocab_size = vocab_size
@@ -383,7 +383,6 @@ class AnswerConstraint:
         span = _minimal(_span_item(Choice(tuple(EVENT_CLASSES)), False), {}, fmt)[0]
         self.reserve = 6 if fmt.task == "events" else self.n_tokens(span) + 2
         self.item_cost = self.n_tokens(", " + span) + 4 if fmt.task == "events" else 0
-        self.closers = {c + "\n</answer>" * fmt.reasoning for c in ("]",)}
 
     def n_tokens(self, text: str) -> int:
         return len(self.split(text))
@@ -435,13 +434,14 @@ class AnswerConstraint:
         if left <= len(forced) + 1 + self.reserve + _UTF8_TAIL and not pending:
             mask[self.partial] = False  # near the end: open no character that could not be finished in time
         if self.item_cost and left <= len(forced) + 1 + self.reserve + self.item_cost:
-            # near the end: open another event only if it can still be finished (a token with ',' does, after
-            # an event or, with '"', closing a description)
-            cand = self.comma if rest in self.closers else [i for i in self.comma if '"' in self.texts[i]] if rest[:1] == '"' else []
-            for i in cand:
-                if mask[i]:
-                    more = self.fmt.completion(text + self.texts[i])
-                    mask[i] = more is not None and len(self.split(more)) + 1 + self.reserve <= left - 1
+            # near the end: open another event only if it can still be finished. Tokens with ',' or '{' open one;
+            # inside free text (description, reasoning) only those that also end the text can.
+            end = '"' if rest[:2] == '"}' else "<" if "</think>" in rest else ""
+            for i in self.openers:
+                if not mask[i] or end not in self.texts[i]:
+                    continue
+                more = self.fmt.completion(text + self.texts[i])
+                mask[i] = more is not None and len(self.split(more)) + 1 + self.reserve <= left - 1
         cand = [i for i in self.numeric if mask[i]]
         if cand and (len(cand) <= 64 or re.search(r'_time"?:? ?[0-9.]*$', text[-24:])):
             for i in cand:  # times in range and end after start, judged on the whole text the token makes
