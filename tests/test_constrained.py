@@ -16,9 +16,25 @@ from football_assets.core.training.model import build_tiny_processor, get_spec
 EOS = "<|im_end|>"
 
 
-@pytest.fixture(scope="module")
-def tok():
-    return build_tiny_processor(get_spec("tiny")).tokenizer
+def merged_digits_tokenizer():
+    """A byte-level BPE fitted on answers, so that times merge into tokens of several digits (" 11", "12"):
+    the case a tokenizer that splits digits one per token never shows."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    texts = [prompts.format_events(c.events) for c in plan_clips(200, 5)] + [f"{t / 10:.1f}" for t in range(1200)]
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=700, special_tokens=["<|endoftext|>", EOS], show_progress=False,
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    return PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token=EOS, pad_token="<|endoftext|>")
+
+
+@pytest.fixture(scope="module", params=["model", "merged-digits"])
+def tok(request):
+    """The tiny model's own tokenizer and a BPE with multi-digit tokens: the constraint works with either."""
+    return build_tiny_processor(get_spec("tiny")).tokenizer if request.param == "model" else merged_digits_tokenizer()
 
 
 def written_answers():
@@ -107,20 +123,21 @@ def test_end_after_start_and_within_the_clip_on_crafted_logits(tok, bad):
         assert not masked
 
 
-def test_multi_digit_tokens_are_judged_whole(tok):
-    """After ``"end_time":`` with start 5.3 in a 12 s clip, a token " <digits>" is allowed exactly when some
-    time from 5.4 to 12.0 s begins with those digits (" 11" yes, " 1" yes via 1x.x, " 3" no, " 13" no)."""
+def test_number_tokens_are_judged_whole(tok):
+    """After ``"end_time":`` with start 5.3 in a 12 s clip, a token of digits is allowed exactly when some time
+    from 5.4 to 12.0 s begins with them (" 11" or "1" yes, via 1x.x; " 3" no: 3.x is before the start, 3x.x
+    after the clip), whether the tokenizer writes " 11" as one token or "1", "1" after a space token."""
     fmt = constrained.AnswerFormat("events", None, False, 12.0)
     rule = constrained.AnswerConstraint(fmt, tok, len(tok), 200, tok.convert_tokens_to_ids(EOS))
-    prefix = '[{"event": "Goal", "start_time": 5.3, "end_time":'
+    spaced = {t[1:]: i for t, i in rule.by_text.items() if t[:1] == " " and t[1:].isdigit()}
+    numbers = spaced or {t: i for t, i in rule.by_text.items() if t.isdigit()}
+    prefix = '[{"event": "Goal", "start_time": 5.3, "end_time":' + ("" if spaced else " ")
     rule.step_mask(torch.tensor([1]))  # the prompt
     mask = rule.step_mask(torch.tensor([1] + rule.split(prefix)))
     times = [f"{v // 10}.{v % 10}" for v in range(54, 121)]
-    numbers = {t: i for t, i in rule.by_text.items() if t[:1] == " " and t[1:].isdigit()}
-    assert any(len(t) > 2 for t in numbers), "the tokenizer has no token of several digits"
-    for t, i in numbers.items():
-        assert bool(mask[i]) == any(x.split(".")[0].startswith(t[1:]) for x in times), t
-    assert any(bool(mask[i]) for t, i in numbers.items() if len(t) > 2)
+    for digits, i in numbers.items():
+        assert bool(mask[i]) == any(x.split(".")[0].startswith(digits) for x in times), digits
+    assert any(bool(mask[i]) for i in numbers.values()) and not all(bool(mask[i]) for i in numbers.values())
 
 
 def test_the_budget_closes_the_answer(tok):

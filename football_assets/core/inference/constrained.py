@@ -336,15 +336,16 @@ _UTF8_TAIL = 3
 
 @lru_cache(maxsize=4)
 def _vocab(tokenizer, vocab_size: int):
-    """Per tokenizer: each id's text (None for special tokens), the ids whose text has a digit or '.',
-    a text -> id map for forcing, the longest token text, and xgrammar's compiler."""
+    """Per tokenizer: each id's text (None for special tokens); the ids whose text has a digit or '.'
+    (times), a cut character (partial UTF-8), a ',' or '{' (may open an event); a text -> id map for forcing,
+    the longest token text; xgrammar's compiler and tokenizer info."""
+    import torch
     import xgrammar as xgr
 
     special = set(tokenizer.all_special_ids) | {i for i, t in tokenizer.added_tokens_decoder.items() if t.special}
-    texts: list[str | None] = [None] * vocab_size
-    for i in range(min(vocab_size, len(tokenizer))):
-        if i not in special:
-            texts[i] = tokenizer.decode([i], clean_up_tokenization_spaces=False)
+    n = min(vocab_size, len(tokenizer))
+    decoded = tokenizer.batch_decode([[i] for i in range(n)], clean_up_tokenization_spaces=False)
+    texts: list[str | None] = [None if i in special else t for i, t in enumerate(decoded)] + [None] * (vocab_size - n)
     numeric = [i for i, t in enumerate(texts) if t and re.search(r"[0-9.]", t)]
     partial = [i for i, t in enumerate(texts) if t and "\ufffd" in t]
     openers = [i for i, t in enumerate(texts) if t and ("," in t or "{" in t)]
@@ -353,6 +354,7 @@ def _vocab(tokenizer, vocab_size: int):
         if t and "\ufffd" not in t:
             by_text.setdefault(t, i)
     info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
+    numeric, partial, openers = (torch.tensor(x, dtype=torch.long) for x in (numeric, partial, openers))
     return texts, numeric, partial, openers, by_text, max(map(len, by_text)), xgr.GrammarCompiler(info, cache_enabled=True), info
 
 
@@ -437,12 +439,12 @@ class AnswerConstraint:
             # near the end: open another event only if it can still be finished. Tokens with ',' or '{' open one;
             # inside free text (description, reasoning) only those that also end the text can.
             end = '"' if rest[:2] == '"}' else "<" if "</think>" in rest else ""
-            for i in self.openers:
-                if not mask[i] or end not in self.texts[i]:
+            for i in self.openers[mask[self.openers]].tolist():
+                if end not in self.texts[i]:
                     continue
                 more = self.fmt.completion(text + self.texts[i])
                 mask[i] = more is not None and len(self.split(more)) + 1 + self.reserve <= left - 1
-        cand = [i for i in self.numeric if mask[i]]
+        cand = self.numeric[mask[self.numeric]].tolist()
         if cand and (len(cand) <= 64 or re.search(r'_time"?:? ?[0-9.]*$', text[-24:])):
             for i in cand:  # times in range and end after start, judged on the whole text the token makes
                 if self.fmt.completion(text + self.texts[i]) is None:
