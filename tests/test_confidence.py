@@ -8,6 +8,7 @@ import json
 import math
 import shutil
 
+import numpy as np
 import pytest
 import torch
 from transformers import LogitsProcessorList
@@ -77,7 +78,7 @@ def _independent_token_probs(pred: EventPredictor, video: str, ans: confidence.S
     masks = constrained.replay_masks(rule.fmt, rule.tok, rule.vocab_size, MAX_NEW, rule.eos,
                                      inputs["input_ids"][0].tolist(), ans.token_ids)
     steps = logits[n - 1:n - 1 + len(ans.token_ids)].double()
-    steps[~torch.stack(masks)] = -torch.inf
+    steps[~torch.from_numpy(np.stack(masks))] = -torch.inf
     probs = torch.softmax(steps, -1)
     return probs[torch.arange(len(ans.token_ids)), gen[0]]
 

@@ -20,10 +20,12 @@ an instruction that is none of the project's gets no constraint.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+
+import numpy as np
 
 from football_assets.core import prompts
 from football_assets.core.events import EVENT_CLASSES
@@ -334,12 +336,21 @@ def answer_format(instruction: str | None, duration: float | None = None) -> Ans
 _UTF8_TAIL = 3
 
 
-@lru_cache(maxsize=4)
+_VOCABS: dict[tuple[str, int], tuple] = {}
+
+
 def _vocab(tokenizer, vocab_size: int):
-    """Per tokenizer: each id's text (None for special tokens); the ids whose text has a digit or '.'
-    (times), a cut character (partial UTF-8), a ',' or '{' (may open an event); a text -> id map for forcing,
-    the longest token text; xgrammar's compiler and tokenizer info."""
-    import torch
+    """Per tokenizer (by content: each predictor loads its own copy) and vocabulary size, built once per
+    process: each id's text (None for special tokens); the ids whose text has a digit or '.' (times), a cut
+    character (partial UTF-8), a ',' or '{' (may open an event); a text -> id map for forcing, the longest
+    token text; xgrammar's compiler and tokenizer info."""
+    key = (hashlib.sha1(tokenizer.backend_tokenizer.to_str().encode()).hexdigest(), vocab_size)
+    if key not in _VOCABS:
+        _VOCABS[key] = _build_vocab(tokenizer, vocab_size)
+    return _VOCABS[key]
+
+
+def _build_vocab(tokenizer, vocab_size: int):
     import xgrammar as xgr
 
     special = set(tokenizer.all_special_ids) | {i for i, t in tokenizer.added_tokens_decoder.items() if t.special}
@@ -354,7 +365,7 @@ def _vocab(tokenizer, vocab_size: int):
         if t and "\ufffd" not in t:
             by_text.setdefault(t, i)
     info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
-    numeric, partial, openers = (torch.tensor(x, dtype=torch.long) for x in (numeric, partial, openers))
+    numeric, partial, openers = (np.array(x, dtype=np.int64) for x in (numeric, partial, openers))
     return texts, numeric, partial, openers, by_text, max(map(len, by_text)), xgr.GrammarCompiler(info, cache_enabled=True), info
 
 
@@ -406,11 +417,10 @@ class AnswerConstraint:
     def text(self) -> str:
         return self.tok.decode(self.ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
 
-    def step_mask(self, input_ids_row) -> "torch.Tensor":  # noqa: F821
-        """The allowed-token mask for the next token after the generated ``input_ids_row`` tail."""
-        import torch
-        import xgrammar as xgr
-
+    def step_mask(self, input_ids_row) -> np.ndarray:
+        """The allowed-token mask (numpy bool) for the next token after the generated ``input_ids_row`` tail.
+        Mask arithmetic is numpy: a handful of small torch ops per step cost tens of ms each on a busy CPU
+        (the intra-op thread pool), more than the tiny model's own step."""
         if self.prompt_len is None:
             self.prompt_len = len(input_ids_row)
         new = input_ids_row[self.prompt_len + len(self.ids):].tolist()
@@ -426,13 +436,12 @@ class AnswerConstraint:
         forced = self.split(rest)
         pending = text.endswith("\ufffd")  # a character cut between byte tokens: its next bytes come first
         if left <= len(forced) + 1 + self.reserve and not pending:  # finish within the budget: the shortest completion
-            mask = torch.zeros(self.vocab_size, dtype=torch.bool)
+            mask = np.zeros(self.vocab_size, dtype=bool)
             mask[forced[0] if forced else self.eos] = True
             return mask
         self.matcher.fill_next_token_bitmask(self.bitmask)
-        scores = torch.zeros(1, self.vocab_size)
-        xgr.apply_token_bitmask_inplace(scores, self.bitmask)
-        mask = scores[0] == 0
+        bits = np.unpackbits(self.bitmask.numpy().view(np.uint8), bitorder="little")
+        mask = bits[:self.vocab_size].astype(bool)
         if left <= len(forced) + 1 + self.reserve + _UTF8_TAIL and not pending:
             mask[self.partial] = False  # near the end: open no character that could not be finished in time
         if self.item_cost and left <= len(forced) + 1 + self.reserve + self.item_cost:
@@ -458,20 +467,19 @@ class AnswerConstraint:
             raise ValueError("constrained decoding handles one sequence at a time")
         mask = self.step_mask(input_ids[0])
         self.allowed.append(mask)
-        out = scores.clone()
-        out[0, :mask.shape[0]][~mask] = -torch.inf
-        out[0, mask.shape[0]:] = -torch.inf
-        return out
+        full = np.zeros(scores.shape[-1], dtype=bool)
+        full[:len(mask)] = mask
+        if scores.device.type == "cpu":
+            return torch.from_numpy(np.where(full, scores.numpy(), -np.inf).astype(np.float32, copy=False)).to(scores.dtype)
+        return scores.masked_fill(~torch.from_numpy(full).to(scores.device)[None], -torch.inf)
 
 
 def replay_masks(fmt: AnswerFormat, tokenizer, vocab_size: int, max_new_tokens: int, eos_token_id: int,
                  prompt_ids: list[int], token_ids: list[int]) -> list:
     """The masks a fresh ``AnswerConstraint`` gives along ``token_ids``: what an independent check of the
     decode (tests, audits) compares against."""
-    import torch
-
     c = AnswerConstraint(fmt, tokenizer, vocab_size, max_new_tokens, eos_token_id)
     out = []
     for k in range(len(token_ids)):
-        out.append(c.step_mask(torch.tensor(prompt_ids + token_ids[:k])))
+        out.append(c.step_mask(np.array(prompt_ids + token_ids[:k])))
     return out
