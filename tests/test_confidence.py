@@ -1,17 +1,21 @@
-"""Event confidences from the real tiny model: read from the logits of the one greedy decode, they equal
-the probabilities of an independent forward pass over the generated sequence, and the decode itself is
-the same as without them."""
+"""Event confidences from the real tiny model: read from the logits of the one (constrained) greedy decode,
+they equal the probabilities of an independent forward pass over the generated sequence renormalised over
+the tokens the answer format allowed at each step (the masks replayed by a fresh constraint), and the
+decode itself is the same as without reading the logits."""
 
 import dataclasses
 import json
 import math
 import shutil
 
+import numpy as np
 import pytest
 import torch
+from transformers import LogitsProcessorList
 
+from football_assets.core import prompts
 from football_assets.core.dataset.store import load_latest
-from football_assets.core.inference import confidence
+from football_assets.core.inference import confidence, constrained
 from football_assets.core.inference.predictor import EventPredictor
 from football_assets.core.layout import DataLayout
 
@@ -52,8 +56,16 @@ def fluent_adapter(tmp_path_factory):
     return layout
 
 
+def _plain_constraint(pred: EventPredictor, video: str) -> constrained.AnswerConstraint:
+    tok = pred.processor.tokenizer
+    fmt = constrained.answer_format(None, pred.cache.get(video, 4.0)["duration"])
+    return constrained.AnswerConstraint(fmt, tok, pred.model.get_output_embeddings().weight.shape[0], MAX_NEW,
+                                        tok.convert_tokens_to_ids("<|im_end|>"))
+
+
 def _independent_token_probs(pred: EventPredictor, video: str, ans: confidence.ScoredAnswer) -> torch.Tensor:
-    """P(each generated token) from one plain forward pass over prompt + generated tokens (no cache, no generate)."""
+    """P(each generated token) from one plain forward pass over prompt + generated tokens (no cache, no generate),
+    renormalised over the tokens a fresh constraint allows along the same tokens."""
     inputs = pred.inputs(video)
     gen = torch.tensor([ans.token_ids])
     full = torch.cat([inputs["input_ids"], gen], 1)
@@ -62,7 +74,12 @@ def _independent_token_probs(pred: EventPredictor, video: str, ans: confidence.S
         logits = pred.model(**{**inputs, "input_ids": full, "attention_mask": torch.ones_like(full),
                                "mm_token_type_ids": mm}).logits[0]
     n = inputs["input_ids"].shape[1]
-    probs = torch.softmax(logits[n - 1:n - 1 + len(ans.token_ids)].double(), -1)
+    rule = _plain_constraint(pred, video)
+    masks = constrained.replay_masks(rule.fmt, rule.tok, rule.vocab_size, MAX_NEW, rule.eos,
+                                     inputs["input_ids"][0].tolist(), ans.token_ids)
+    steps = logits[n - 1:n - 1 + len(ans.token_ids)].double()
+    steps[~torch.from_numpy(np.stack(masks))] = -torch.inf
+    probs = torch.softmax(steps, -1)
     return probs[torch.arange(len(ans.token_ids)), gen[0]]
 
 
@@ -74,12 +91,14 @@ def test_event_confidence_equals_an_independent_forward_pass(fluent_adapter):
     confs = []
     for i, video in enumerate(videos):
         ans = pred.generate_scored(video, max_new_tokens=MAX_NEW)
-        if i == 0:  # the same greedy tokens as a plain generate call without the logits
+        assert prompts.parse_events(ans.text) is not None  # constrained: it always parses
+        if i == 0:  # the same greedy tokens as a plain constrained generate call without the logits
             inputs = pred.inputs(video)
             with torch.no_grad():
                 plain = pred.model.generate(**inputs, max_new_tokens=MAX_NEW, do_sample=False,
                                             eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"),
-                                            pad_token_id=tok.pad_token_id)
+                                            pad_token_id=tok.pad_token_id,
+                                            logits_processor=LogitsProcessorList([_plain_constraint(pred, video)]))
             assert plain[0, inputs["input_ids"].shape[1]:].tolist() == ans.token_ids
         p = _independent_token_probs(pred, video, ans)
         assert torch.allclose(torch.tensor(ans.logprobs, dtype=torch.float64).exp(), p, atol=1e-5, rtol=0)

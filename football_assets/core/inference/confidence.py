@@ -12,8 +12,12 @@ Definitions (per event of a parsed events answer):
 * ``answer_confidence`` of a whole answer = the product of the probabilities of all its tokens: for ``[]``
   the probability of "no event", the uncertainty measure of a clip without events.
 
-Token probabilities are the softmax of the raw logits of the decode step (``output_logits``, before any
-logits processor), in float64; ``log p`` is computed as ``-log1p(sum of the others' exp(l_j - l_i))`` so a
+Token probabilities are those of the distribution each token was chosen from: the softmax of the raw
+logits of the decode step (``output_logits``) over the tokens the answer-format constraint allowed at that
+step (``constrained.AnswerConstraint.allowed``; all tokens when decoding is free), in float64. So a token
+the format forces has probability 1 and tells nothing, and the mass the model put on text that would not
+parse (a misspelt class, an end before the start) is left out: ``P(class)`` is the model's choice among the
+classes, the decision the detection is ranked on. ``log p`` is computed as ``-log1p(sum of the others' exp(l_j - l_i))`` so a
 probability within 1e-17 of 1 keeps its distance from 1 (needed by the calibration's logit).
 Tokens are mapped to events through their character spans in the decoded answer.
 """
@@ -50,17 +54,24 @@ class ScoredAnswer:
         return float(sum(self.logprobs[k] for k in tokens))
 
 
-def token_logprobs(logits_steps, token_ids) -> list[float]:
-    """log p of each chosen token from the per-step logits (``[1, vocab]`` tensors), precise near p = 1."""
-    import torch
+def token_logprobs(logits_steps, token_ids, allowed=None) -> list[float]:
+    """log p of each chosen token from the per-step logits (``[1, vocab]`` tensors), precise near p = 1;
+    with ``allowed`` (per step a bool mask over the vocabulary) renormalised over the allowed tokens.
+    In numpy, float64: per-step torch ops on a busy CPU cost more than the arithmetic."""
+    import numpy as np
 
     out = []
-    for step, tok in zip(logits_steps, token_ids):
-        row = step[0].to(torch.float64)
+    for k, (step, tok) in enumerate(zip(logits_steps, token_ids)):
+        row = step[0].detach().to("cpu").double().numpy()
         d = row - row[tok]
-        d[tok] = -math.inf
-        lse = torch.logsumexp(d, 0)  # log sum_{j != i} exp(l_j - l_i)
-        out.append(-float(torch.nn.functional.softplus(lse, threshold=50)))
+        if allowed is not None:
+            mask = np.zeros(len(d), dtype=bool)
+            mask[:len(allowed[k])] = allowed[k]
+            d[~mask] = -np.inf
+        d[tok] = -np.inf
+        top = d.max()
+        lse = -np.inf if top == -np.inf else top + np.log(np.exp(d - top).sum())  # log sum_{j != i} exp(l_j - l_i)
+        out.append(-float(np.logaddexp(0.0, lse)))  # -softplus, exact for a probability near 1
     return out
 
 

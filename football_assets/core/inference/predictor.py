@@ -16,7 +16,7 @@ from typing import Protocol
 
 from football_assets.core import prompts
 from football_assets.core.inference import calibration as calib
-from football_assets.core.inference import confidence
+from football_assets.core.inference import confidence, constrained
 from football_assets.core.training.model import get_spec, load_base
 from football_assets.core.training.video_inputs import VideoBudget, VideoCache, build_prompt_inputs
 
@@ -56,7 +56,8 @@ class EventPredictor:
     """Greedy event prediction with a base model and an optional LoRA adapter."""
 
     def __init__(self, base: str = "tiny", adapter_dir: str | Path | None = None, device: str | None = None,
-                 base_path: str | None = None, dtype: str | None = None, budget: VideoBudget | None = None):
+                 base_path: str | None = None, dtype: str | None = None, budget: VideoBudget | None = None,
+                 constrain: bool = True):
         from football_assets.core.training.presets import auto_inference_settings
 
         spec = get_spec(base)
@@ -79,6 +80,7 @@ class EventPredictor:
         self.cache = VideoCache(processor, self.budget, max_bytes=512 * 2**20)
         self.model_version = self.meta.get("model_version") or (f"{base}-base" if not adapter_dir else Path(adapter_dir).name)
         self.calibration = calib.load(adapter_dir) if adapter_dir else None
+        self.constrain = constrain  # decode against the answer format (``constrained``); False: free decoding
 
     def inputs(self, video_path: str | Path, fps: float = 4.0, instruction: str | None = None) -> dict:
         """The model inputs of one request: the training prompt and video handling."""
@@ -97,18 +99,29 @@ class EventPredictor:
     def generate_scored(self, video_path: str | Path, fps: float = 4.0, instruction: str | None = None,
                         max_new_tokens: int = 256) -> confidence.ScoredAnswer:
         """The greedy answer with each generated token's log probability, from the logits of that same
-        ``generate`` call (``output_logits``: read-only, the chosen tokens are the same as without it)."""
+        ``generate`` call (``output_logits``). With ``constrain`` (the default) the decode follows the answer
+        format the instruction asks for (``constrained.answer_format``; times within the clip), so the answer
+        always parses, and the log probabilities are those of the constrained distribution the tokens were
+        chosen from (the raw logits renormalised over the allowed tokens; see ``confidence``)."""
         import torch
+        from transformers import LogitsProcessorList
 
         inputs = self.inputs(video_path, fps, instruction)
         tok = self.processor.tokenizer
+        eos = tok.convert_tokens_to_ids("<|im_end|>")
+        fmt = constrained.answer_format(instruction, self.cache.get(str(video_path), fps).get("duration")) if self.constrain else None
+        rule = None
+        if fmt is not None:
+            vocab = self.model.get_output_embeddings().weight.shape[0]
+            rule = constrained.AnswerConstraint(fmt, tok, vocab, max_new_tokens, eos)
         with torch.no_grad():
             out = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                                      eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"), pad_token_id=tok.pad_token_id,
+                                      eos_token_id=eos, pad_token_id=tok.pad_token_id,
+                                      logits_processor=LogitsProcessorList([rule] if rule else []),
                                       return_dict_in_generate=True, output_logits=True)
         n_prompt = inputs["input_ids"].shape[1]
         ids = out.sequences[0, n_prompt:].tolist()
-        logprobs = confidence.token_logprobs(out.logits, ids)
+        logprobs = confidence.token_logprobs(out.logits, ids, rule.allowed if rule else None)
         text, spans = confidence.char_spans(tok, ids)
         return confidence.ScoredAnswer(text, ids, logprobs, spans, prompt_length=n_prompt)
 

@@ -101,6 +101,7 @@ def process_video(path: str | os.PathLike, processor, budget: VideoBudget, fps: 
         "video_grid_thw": out["video_grid_thw"],
         "second_per_grid_ts": [vp.temporal_patch_size / meta.sampled_fps],
         "frames_indices": idx,
+        "duration": total / fps,  # bounds the times of a constrained answer
         "fps": fps,
     }
 

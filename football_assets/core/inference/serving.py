@@ -5,6 +5,12 @@ served model would see a different resolution and frame count than the adapter w
 command pins them from the run's settings, through ``video_inputs.processor_kwargs`` (the pixel budget and
 the per-frame cap the training inputs were sized with). vLLM loads only LoRA on an unmodified base: an adapter for it
 has no ``modules_to_save`` and no vision-tower LoRA (the preflight refuses both).
+
+Answers are decoded against the same grammar as the project's own predictor (``constrained.AnswerFormat``):
+the server runs vLLM's structured outputs with the xgrammar backend and each request carries the grammar
+of its task (``vllm_request``). What a grammar cannot say (end after start, times within the clip) the
+predictor enforces in its decode step; vLLM's OpenAI server takes no such per-request rule, so a served
+answer can still fail ``prompts.parse_*`` on a span, never on its format.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 import json
 import shlex
 
+from football_assets.core import prompts
 from football_assets.core.events import TARGET_FPS
+from football_assets.core.inference.constrained import answer_format
 from football_assets.core.training.video_inputs import VideoBudget, processor_kwargs
 
 
@@ -27,6 +35,7 @@ def vllm_command(values: dict, base: str = "/models/Cosmos-Reason1-7B", adapter:
         "--mm-processor-kwargs", json.dumps({"fps": TARGET_FPS, **processor_kwargs(budget)}),
         "--media-io-kwargs", json.dumps({"video": {"num_frames": budget.max_frames}}),
         "--allowed-local-media-path", media_root, "--port", str(port),
+        "--structured-outputs-config", json.dumps({"backend": "xgrammar"}),
     ]
     out, line = [], []
     for a in args:
@@ -36,3 +45,17 @@ def vllm_command(values: dict, base: str = "/models/Cosmos-Reason1-7B", adapter:
         line.append(shlex.quote(a))
     out.append(" ".join(line))
     return " \\\n    ".join(out)
+
+
+def vllm_request(video_url: str, instruction: str = prompts.EVENTS_INSTRUCTION, model: str = "football",
+                 max_tokens: int = 512) -> dict:
+    """The chat-completions body for one clip: the training prompt and, as ``structured_outputs``, the
+    grammar of the answer format the instruction asks for (the one the predictor decodes against)."""
+    fmt = answer_format(instruction)
+    if fmt is None:
+        raise ValueError(f"vLLM request: the instruction is not one of the project's prompts: {instruction[:80]!r}")
+    return {"model": model, "temperature": 0, "max_tokens": max_tokens,
+            "messages": [{"role": "system", "content": prompts.SYSTEM_PROMPT},
+                         {"role": "user", "content": [{"type": "video_url", "video_url": {"url": video_url}},
+                                                      {"type": "text", "text": instruction}]}],
+            "structured_outputs": {"grammar": fmt.ebnf()}}
