@@ -23,7 +23,8 @@ def test_tiny_is_qwen25vl_with_local_processor(tiny):
     model, processor = tiny
     assert type(model).__name__ == "Qwen2_5_VLForConditionalGeneration"
     assert type(processor).__name__ == "Qwen2_5_VLProcessor"
-    assert sum(p.numel() for p in model.parameters()) < 2_000_000
+    assert model.get_input_embeddings().weight.shape == model.lm_head.weight.shape == (152_064, 128)
+    assert sum(p.numel() for n, p in model.named_parameters() if "embed_tokens" not in n and "lm_head" not in n) < 2_000_000
     tok = processor.tokenizer
     for special in ("<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|video_pad|>", "<|image_pad|>"):
         assert tok.convert_tokens_to_ids(special) != tok.unk_token_id and len(tok.tokenize(special)) == 1
@@ -103,3 +104,41 @@ def test_gpu_resource_profiles_and_launchers(tmp_path):
     with pytest.raises(ValueError, match="unknown launcher 'mpirun'"):
         launch_command("mpirun", 1, "c.json")
     assert MODELS["cosmos-reason1-7b"].hub_id == "nvidia/Cosmos-Reason1-7B"
+
+
+def test_answer_only_logits_give_the_full_loss_and_gradients(tiny, demo_splits):
+    """Batch of 3 right-padded samples with answers of different lengths: the LM head at the answer positions
+    gives the model's own full-sequence loss (and the same gradients), with and without the Trainer's count."""
+    from football_assets.core.training.loss import answer_loss, answer_positions
+
+    model, processor = tiny
+    _, splits_dir = demo_splits
+    samples = [json.loads(line) for line in (splits_dir / "train.jsonl").read_text().splitlines()][:3]
+    spec = get_spec("tiny")
+    ds = SFTDataset(samples, processor, VideoCache(processor, VideoBudget(spec.max_frames, spec.min_pixels, spec.max_pixels)))
+    rows = [ds[i] for i in range(len(samples))]
+    assert len({len(r["input_ids"]) for r in rows}) > 1  # really padded
+    batch = Collator(processor.tokenizer.pad_token_id)(rows)
+    torch.manual_seed(1)
+    with torch.no_grad():  # a trained-looking head: the random one gives near-uniform logits
+        model.lm_head.weight.normal_(0, 0.5)
+    labels = batch.pop("labels")
+    keep = answer_positions(labels)
+    n = int((labels != -100).sum())
+    assert int(keep.sum()) == n and n < labels.numel() // 4
+
+    model.zero_grad()
+    full = model(**batch, labels=labels).loss
+    full.backward()
+    full_grad = model.lm_head.weight.grad.clone()
+    model.zero_grad()
+    out = model(**batch, logits_to_keep=keep)
+    assert out.logits.shape == (n, model.config.text_config.vocab_size)
+    part = answer_loss(out, labels)
+    part.backward()
+    assert abs(part.item() - full.item()) < 1e-5
+    assert torch.allclose(model.lm_head.weight.grad, full_grad, atol=1e-6)
+    summed = model(**batch, labels=labels, num_items_in_batch=torch.tensor(2 * n)).loss
+    assert abs(answer_loss(out, labels, num_items_in_batch=torch.tensor(2 * n)).item() - summed.item()) < 1e-5
+    with pytest.raises(ValueError, match="logits of the .* answer positions only"):
+        answer_loss(model(**batch, logits_to_keep=1), labels)

@@ -1,9 +1,10 @@
 """Base models: one code path for the tiny demo model and NVIDIA Cosmos-Reason1-7B.
 
 Both are ``Qwen2_5_VLForConditionalGeneration`` with a ``Qwen2_5_VLProcessor``, so the chat template,
-video handling and LoRA targets are identical. ``tiny`` is built from a small config with a locally
-trained tokenizer (no download) and deterministic seeded weights; ``cosmos-reason1-7b`` loads from a
-local directory (``COSMOS_REASON1_PATH`` or ``path=``) or the hub id where the hub is reachable.
+video handling and LoRA targets are identical. ``tiny`` is built from a small config with the real
+Qwen2.5-VL tokenizer (``tokenizer.py``, built offline, so its embedding and LM head have the published
+152,064 rows) and deterministic seeded weights; ``cosmos-reason1-7b`` loads from a local directory
+(``COSMOS_REASON1_PATH`` or ``path=``) or the hub id where the hub is reachable.
 """
 
 from __future__ import annotations
@@ -14,20 +15,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-#: Qwen2.5-VL chat template (system, user turns with video/image/text parts, assistant turns).
-CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
-    "<|im_start|>{{ message['role'] }}\n"
-    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
-    "{% else %}{% for part in message['content'] %}"
-    "{% if part['type'] == 'video' %}<|vision_start|><|video_pad|><|vision_end|>"
-    "{% elif part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
-    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
-    "{% endfor %}<|im_end|>\n{% endif %}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
+from football_assets.core.training.tokenizer import CHAT_TEMPLATE, MODEL_VOCAB_ROWS
 
 #: Regex (peft ``target_modules`` as a string = full-match on the full module path) selecting the
 #: language model's attention and MLP projections only; the vision tower has ``qkv``/``proj`` and
@@ -61,7 +49,7 @@ class ModelSpec:
 
 TINY_CONFIG = {
     "seed": 0,
-    "vocab_size": 1024,
+    "vocab_size": MODEL_VOCAB_ROWS,
     "text": {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
              "num_key_value_heads": 2, "max_position_embeddings": 4096},
     "vision": {"depth": 2, "hidden_size": 64, "intermediate_size": 128, "num_heads": 4, "patch_size": 14,
@@ -109,7 +97,7 @@ def tiny_config(spec: ModelSpec) -> dict:
     text = {k: v for k, v in arch["text"].items() if k not in ("mrope_section", "rope_theta", "vocab_size")}
     vision = {**arch["vision"], "depth": cfg["vision_depth"], "fullatt_block_indexes": [cfg["vision_depth"] - 1]}
     vision.pop("out_hidden_size")
-    return {"seed": cfg["seed"], "pad_vocab_to": arch["text"]["vocab_size"], "rope_theta": arch["text"]["rope_theta"],
+    return {"seed": cfg["seed"], "vocab_size": arch["text"]["vocab_size"], "rope_theta": arch["text"]["rope_theta"],
             "init_dtype": cfg["init_dtype"], "text": {**text, "num_hidden_layers": cfg["text_layers"]}, "vision": vision}
 
 
@@ -120,37 +108,21 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def build_tiny_processor(spec: ModelSpec):
-    """Processor for the tiny model: local tokenizer + Qwen2-VL image/video processors + chat template."""
-    from transformers import Qwen2_5_VLProcessor
-    from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
-    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+    """Processor for the tiny model: the Qwen2.5-VL tokenizer and chat template, image/video processors of
+    the tiny vision tower's geometry and the spec's pixel budget."""
+    from football_assets.core.training.tokenizer import build_qwen_processor
+    from football_assets.core.training.video_inputs import CAP_PIXELS_PER_FRAME
 
-    from football_assets.core.demo.tokenizer import build_tokenizer
-
-    cfg = tiny_config(spec)
-    vis = cfg["vision"]
-    size = {"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}
-    common = dict(patch_size=vis["patch_size"], temporal_patch_size=vis["temporal_patch_size"],
-                  merge_size=vis["spatial_merge_size"], size=size)
-    return Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(**common),
-        video_processor=Qwen2VLVideoProcessor(**common, do_sample_frames=False),
-        tokenizer=_width_tokenizer() if "widths_of" in spec.tiny else build_tokenizer(cfg["vocab_size"]),
-        chat_template=CHAT_TEMPLATE,
-    )
-
-
-def _width_tokenizer():
-    from football_assets.core.training.tokenizer import build_qwen_tokenizer
-
-    return build_qwen_tokenizer()
+    vis = tiny_config(spec)["vision"]
+    return build_qwen_processor(min_pixels=spec.min_pixels, max_pixels=spec.max_pixels, patch_size=vis["patch_size"],
+                                temporal_patch_size=vis["temporal_patch_size"], merge_size=vis["spatial_merge_size"],
+                                cap_pixels_per_frame=CAP_PIXELS_PER_FRAME)
 
 
 def build_tiny_model(spec: ModelSpec, tokenizer):
     """A randomly initialised, seeded tiny Qwen2.5-VL (same weights for the same config and torch).
 
-    The vocabulary is the tokenizer's, or ``pad_vocab_to`` where that is larger (the 7B pads it to
-    152064); ``init_dtype`` initialises in that dtype directly (a width spec: bf16, half the host memory)."""
+    ``init_dtype`` (a width spec: bf16) allocates in that dtype without Hugging Face's init, then ``seeded_init``."""
     import torch
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
@@ -161,7 +133,7 @@ def build_tiny_model(spec: ModelSpec, tokenizer):
     section = [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8]
     config = Qwen2_5_VLConfig(
         text_config=dict(
-            vocab_size=max(len(tokenizer), cfg.get("pad_vocab_to", 0)), **text, tie_word_embeddings=False,
+            vocab_size=cfg["vocab_size"], **text, tie_word_embeddings=False,
             rope_parameters={"rope_type": "default", "rope_theta": cfg.get("rope_theta", 10000.0), "mrope_section": section},
             bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
             eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
@@ -253,6 +225,9 @@ def load_base(name: str, path: str | os.PathLike | None = None, dtype: str = "fl
         processor = AutoProcessor.from_pretrained(where)
         if getattr(processor, "chat_template", None) is None:
             processor.chat_template = CHAT_TEMPLATE
+        from football_assets.core.training.video_inputs import CAP_PIXELS_PER_FRAME
+
+        processor.video_processor.cap_pixels_per_frame = CAP_PIXELS_PER_FRAME  # explicit, whatever the saved config says
     return model.to(device), processor
 
 

@@ -150,8 +150,9 @@ def video_tokens(model_config, max_frames: int, min_pixels: int, max_pixels: int
 
     v = model_config.vision_config
     factor = v.patch_size * v.spatial_merge_size
-    h, w = frame_size(CLIP_HEIGHT, CLIP_WIDTH, VideoBudget(max_frames, min_pixels, max_pixels), factor)
     frames = max(v.temporal_patch_size, max_frames - max_frames % v.temporal_patch_size)
+    h, w = frame_size(CLIP_HEIGHT, CLIP_WIDTH, VideoBudget(max_frames, min_pixels, max_pixels), factor, frames,
+                      v.temporal_patch_size)
     patches = (frames // v.temporal_patch_size) * (h // v.patch_size) * (w // v.patch_size)
     merged = patches // v.spatial_merge_size ** 2
     pixel_dim = 3 * v.temporal_patch_size * v.patch_size ** 2

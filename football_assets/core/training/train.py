@@ -90,10 +90,11 @@ def training_arguments(cfg: TrainConfig, on_gpu: bool):
 def run(cfg: TrainConfig, report=None) -> dict:
     """Train; on rank 0 write the adapter and ``metrics.json`` and return the metrics."""
     import torch
-    from transformers import Trainer, set_seed
+    from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
     from football_assets.core.fsutil import atomic_dir, write_json
+    from football_assets.core.training.loss import AnswerLossTrainer
     from football_assets.core.training.video_inputs import VideoCache
 
     set_seed(cfg.seed)
@@ -121,8 +122,8 @@ def run(cfg: TrainConfig, report=None) -> dict:
     dataset = SFTDataset(samples, processor, cache)
     history: list[dict] = []
     args = training_arguments(cfg, on_gpu)
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=Collator(processor.tokenizer.pad_token_id),
-                      callbacks=[make_callback(history)])
+    trainer = AnswerLossTrainer(model=model, args=args, train_dataset=dataset,
+                                data_collator=Collator(processor.tokenizer.pad_token_id), callbacks=[make_callback(history)])
     last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
     if report:
         report(f"training {cfg.model} on {len(samples)} samples" + (f", resuming from {last}" if last else ""))

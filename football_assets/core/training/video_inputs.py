@@ -7,6 +7,11 @@ pixel budget (a multiple of patch*merge) and the frame budget is met by uniform 
 the true indices. ``VideoCache`` memoises the processed tensors in memory and on disk, so a clip is
 decoded once per training run (and once across resumed runs); the in-memory part has a byte budget (least
 recently used items leave memory first and are read back from the disk cache when needed again).
+
+Train/serve parity: the frame size is chosen here, once, by the rule qwen-vl-utils (and so vLLM) applies:
+``smart_resize`` between ``min_pixels`` and ``max_pixels``, with the per-frame cap that shares a total pixel
+budget (``MAX_VIDEO_TOKENS`` tokens' worth, 90 %) among the frames. Training, evaluation, ``analyze`` and the
+adapter check all come through ``process_video``; ``processor_kwargs`` gives vLLM the same settings.
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ import numpy as np
 from football_assets.core.events import TARGET_FPS
 from football_assets.core.ingest.video import probe, read_frames
 
+#: The processor's per-frame pixel cap (transformers' ``cap_pixels_per_frame``), chosen explicitly: on, the
+#: reference (qwen-vl-utils) behaviour, which vLLM's processing follows.
+CAP_PIXELS_PER_FRAME = True
+#: The context the cap's total pixel budget assumes (qwen-vl-utils' VIDEO_TOTAL_PIXELS = 128000 x 28 x 28 x 0.9;
+#: transformers' ``max_video_tokens`` default).
+MAX_VIDEO_TOKENS = 128_000
+
 
 @dataclass(frozen=True)
 class VideoBudget:
@@ -29,11 +41,27 @@ class VideoBudget:
     max_pixels: int = 28 * 28 * 256
 
 
-def frame_size(height: int, width: int, budget: VideoBudget, factor: int) -> tuple[int, int]:
-    """(h, w) keeping the aspect ratio, multiples of ``factor``, with min <= h*w <= max pixels."""
+def frame_max_pixels(budget: VideoBudget, frames: int, factor: int, temporal_patch: int) -> int:
+    """``max_pixels`` after the per-frame cap: at most an even share of the total video budget per frame
+    (a temporal patch of frames shares one frame's tokens), never below 1.05 x ``min_pixels``."""
+    if not CAP_PIXELS_PER_FRAME:
+        return budget.max_pixels
+    total = int(MAX_VIDEO_TOKENS * factor * factor * 0.9)
+    return max(min(budget.max_pixels, total * temporal_patch // max(frames, 1)), int(budget.min_pixels * 1.05))
+
+
+def frame_size(height: int, width: int, budget: VideoBudget, factor: int, frames: int,
+               temporal_patch: int = 2) -> tuple[int, int]:
+    """(h, w) keeping the aspect ratio, multiples of ``factor``, with min <= h*w <= the capped max pixels."""
     from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
 
-    return smart_resize(height, width, factor=factor, min_pixels=budget.min_pixels, max_pixels=budget.max_pixels)
+    return smart_resize(height, width, factor=factor, min_pixels=budget.min_pixels,
+                        max_pixels=frame_max_pixels(budget, frames, factor, temporal_patch))
+
+
+def processor_kwargs(budget: VideoBudget) -> dict:
+    """The video processor settings of this budget, as vLLM's ``--mm-processor-kwargs`` passes them."""
+    return {"min_pixels": budget.min_pixels, "max_pixels": budget.max_pixels, "cap_pixels_per_frame": CAP_PIXELS_PER_FRAME}
 
 
 def sample_indices(total: int, max_frames: int, temporal_patch: int) -> list[int]:
@@ -52,16 +80,22 @@ def process_video(path: str | os.PathLike, processor, budget: VideoBudget, fps: 
     vp = processor.video_processor
     info = probe(path)
     fps = float(fps or info.fps or TARGET_FPS)
-    h, w = frame_size(info.height, info.width, budget, vp.patch_size * vp.merge_size)
-    frames = read_frames(path, width=w, height=h)
+    factor, tp = vp.patch_size * vp.merge_size, vp.temporal_patch_size
+    expected = info.nb_frames or max(1, round(info.duration * fps))
+    size = frame_size(info.height, info.width, budget, factor, len(sample_indices(expected, budget.max_frames, tp)), tp)
+    frames = read_frames(path, width=size[1], height=size[0])
     total = len(frames)
     if total == 0:
         raise ValueError(f"{path}: video has no frames")
-    idx = sample_indices(total, budget.max_frames, vp.temporal_patch_size)
+    idx = sample_indices(total, budget.max_frames, tp)
+    exact = frame_size(info.height, info.width, budget, factor, len(idx), tp)
+    if exact != size:  # the container's frame count was off and the cap binds: size by the real count
+        frames = read_frames(path, width=exact[1], height=exact[0])
+    h, w = exact
     meta = VideoMetadata(total_num_frames=total, fps=fps, width=w, height=h, duration=total / fps,
                          frames_indices=idx, video_backend="ffmpeg")
     out = vp(videos=[frames[idx]], video_metadata=[meta], do_sample_frames=False, do_resize=False,
-             return_tensors="pt")
+             cap_pixels_per_frame=CAP_PIXELS_PER_FRAME, return_tensors="pt")
     return {
         "pixel_values_videos": out["pixel_values_videos"],
         "video_grid_thw": out["video_grid_thw"],
