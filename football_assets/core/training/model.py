@@ -72,7 +72,8 @@ MODELS: dict[str, ModelSpec] = {
 def width_spec(text_layers: int, vision_depth: int) -> ModelSpec:
     """The 7B rehearsal: Qwen2.5-VL-7B's real widths (``preflight.QWEN25_VL_7B``) with few layers and seeded random
     weights, built locally like ``tiny`` with the real tokenizer and the 7B's video budget, so the trainer, the
-    predictor and ``analyze`` run the 7B's shapes on CPU. Its last vision block is full attention. Not bundled:
+    predictor and ``analyze`` run the 7B's shapes on CPU. Its full-attention blocks are the 7B's within its depth,
+    else its last block (``width_spec(28, 32)`` is the whole 7B architecture, random). Not bundled:
     a 1-layer base is ~1.1 B parameters, rebuilt identically from the seed wherever it is loaded."""
     seven = MODELS["cosmos-reason1-7b"]
     return ModelSpec(f"qwen25vl-7b-width-t{text_layers}v{vision_depth}", max_frames=seven.max_frames,
@@ -95,7 +96,9 @@ def tiny_config(spec: ModelSpec) -> dict:
 
     arch = ARCHITECTURES[cfg["widths_of"]]
     text = {k: v for k, v in arch["text"].items() if k not in ("mrope_section", "rope_theta", "vocab_size")}
-    vision = {**arch["vision"], "depth": cfg["vision_depth"], "fullatt_block_indexes": [cfg["vision_depth"] - 1]}
+    depth = cfg["vision_depth"]
+    full = [i for i in arch["vision"]["fullatt_block_indexes"] if i < depth] or [depth - 1]  # at least one
+    vision = {**arch["vision"], "depth": depth, "fullatt_block_indexes": full}
     vision.pop("out_hidden_size")
     return {"seed": cfg["seed"], "vocab_size": arch["text"]["vocab_size"], "rope_theta": arch["text"]["rope_theta"],
             "init_dtype": cfg["init_dtype"], "text": {**text, "num_hidden_layers": cfg["text_layers"]}, "vision": vision}
