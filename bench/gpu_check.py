@@ -398,6 +398,12 @@ def main(argv: list[str] | None = None) -> int:
     if a.prepare:
         print(prepare(Path(a.prepare)))
         return 0
+    import torch
+
+    device = "cpu" if a.dry_run else "cuda"
+    if device == "cuda" and not torch.cuda.is_available():
+        print("gpu_check: no CUDA device here (use --dry-run on a CPU)", file=sys.stderr)
+        return 2
     work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
     data = Path(a.data) if a.data else prepare(work / "data")  # here, with ffmpeg: before the dry run blocks it
     if a.dry_run:
@@ -410,12 +416,6 @@ def main(argv: list[str] | None = None) -> int:
         from football_assets.core.training import train
 
         train.plot_loss = lambda *a, **k: None
-    import torch
-
-    device = "cpu" if a.dry_run else "cuda"
-    if device == "cuda" and not torch.cuda.is_available():
-        print("gpu_check: no CUDA device here (use --dry-run on a CPU)", file=sys.stderr)
-        return 2
     import transformers
 
     result: dict = {"dry_run": a.dry_run, "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
