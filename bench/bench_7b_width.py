@@ -137,23 +137,23 @@ def main() -> int:
         layout = DataLayout(tmp / "data")
         splits_dir = str(write_splits(layout, make_demo_clips(layout)))
     runs: dict = {}
+    val = next(s for s in read_jsonl(Path(splits_dir) / "val.jsonl") if s.get("task") == "events")
+    predict = analyze = None
     for tag in ("t1v1", "t2v1", "t1v2"):
         model = f"qwen25vl-7b-width-{tag}"
-        cfg = width_run_config(model, splits_dir, tmp / tag, a.steps, a.frames)
-        m = run_trainer(cfg, tmp, tag)
-        steps = [h for h in m["loss_curve"]]
+        m = run_trainer(width_run_config(model, splits_dir, tmp / tag, a.steps, a.frames), tmp, tag)
         runs[tag] = {"model": model, "peak_rss_gb": m["peak_memory_mb"] / 1024, "train_runtime_s": m["train_runtime_s"],
-                     "step_s": m["train_runtime_s"] / max(1, m["steps"]), "losses": [round(h["loss"], 4) for h in steps],
+                     "step_s": m["train_runtime_s"] / max(1, m["steps"]), "losses": [h["loss"] for h in m["loss_curve"]],
                      "engine": m["engine"], "params_total": m["params_total"], "params_trainable": m["params_trainable"],
                      "tokens_per_sample": m["tokens_seen"] / max(1, m["steps"]), "process_wall_s": m["process_wall_s"]}
         print(tag, json.dumps(runs[tag]), flush=True)
+        if tag == "t1v1":  # save, load, answer, analyze on the 1-layer adapter first
+            adapter = tmp / tag / "adapter"
+            predict = measure_predict(adapter, {"base": model, "video": val["video"], "fps": val.get("fps", 4)})
+            print("predict", json.dumps(predict), flush=True)
+            analyze = run_analyze(adapter, val["video"], tmp / "analyze.json")
+            print("analyze", json.dumps({"wall_s": analyze["wall_s"]}), flush=True)
     cfg = width_run_config("qwen25vl-7b-width-t1v1", splits_dir, tmp / "t1v1", a.steps, a.frames)
-    val = next(s for s in read_jsonl(Path(splits_dir) / "val.jsonl") if s.get("task") == "events")
-    adapter = tmp / "t1v1" / "adapter"
-    predict = measure_predict(adapter, {"base": cfg["model"], "video": val["video"], "fps": val.get("fps", 4)})
-    print("predict", json.dumps(predict), flush=True)
-    analyze = run_analyze(adapter, val["video"], tmp / "analyze.json")
-    print("analyze", json.dumps({"wall_s": analyze["wall_s"]}), flush=True)
     seven_values = {k: v for k, v in cfg.items() if k != "model"}
     full = extrapolate(runs)
     plan_full = planned(SEVEN, seven_values)

@@ -16,7 +16,7 @@ Checks, each with its figures under ``checks.<name>`` of one JSON object (``erro
    vision tower (0), host<->device copies inside one training step and its top CUDA ops (torch profiler).
 3. ``inference``: the adapter on its base through ``EventPredictor``; greedy decode of one events answer for
    one 8 s window: tokens/s, s/window; from it the VLM-only cost of a 90-minute match (analyze's windows) and
-   the cascade's at the demo's share of windows sent (``--cascade-share``, bench/RESULTS.md "Spotter cascade").
+   the cascade's at the demo's share of windows sent (``--cascade-share``, bench/RESULTS.md "Spotter").
 4. ``spotter``: frames/s of the spotter network (RegNetY-800MF at 224x336 on a GPU), training and inference.
 
 The lent machine has torch, transformers, peft and opencv but no Dagster, no DeepSpeed, no ffmpeg (and no
@@ -48,7 +48,7 @@ ABSENT_ON_DEVICE = ("dagster", "dagster_pipes", "deepspeed", "ffmpeg", "matplotl
 SEVEN = "cosmos-reason1-7b"
 PROFILE = "a100-80gb"
 MATCH_S = 90 * 60
-CASCADE_SHARE = 0.093  # bench/RESULTS.md, "Spotter cascade": share of 8 s windows with a spot above threshold
+CASCADE_SHARE = 0.093  # bench/RESULTS.md, "Spotter": share of 8 s windows with a spot above the val threshold
 
 
 # ---------------------------------------------------------------------------------------------------
