@@ -67,3 +67,24 @@ def test_one_training_step_at_full_width(demo_splits, tmp_path):
     assert meta["base_model"] == "qwen25vl-7b-width-t1v1" and meta["video_budget"]["max_frames"] == 2
     print(f"full-width step: peak RSS {m['peak_memory_mb'] / 1024:.2f} GB, train runtime {m['train_runtime_s']:.0f} s, "
           f"test process RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
+
+
+def test_seeded_init_is_deterministic_and_shaped_like_an_init():
+    import torch
+
+    from football_assets.core.training.model import SEED_POOL, seeded_init
+
+    def net():
+        return torch.nn.Sequential(torch.nn.Linear(1200, 1000), torch.nn.LayerNorm(1000), torch.nn.Linear(1000, 3))
+
+    a, b, c = net(), net(), net()
+    seeded_init(a, 0)
+    seeded_init(b, 0)
+    seeded_init(c, 1)
+    for (name, pa), pb, pc in zip(a.named_parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(pa, pb), name
+        if pa.dim() > 1:
+            assert not torch.equal(pa, pc) and abs(pa.std().item() - 0.02) < 0.002
+    assert a[0].weight.numel() > SEED_POOL  # tiled: rows start at different offsets of the pool
+    assert not torch.equal(a[0].weight[0], a[0].weight[1])
+    assert torch.equal(a[1].weight, torch.ones(1000)) and torch.equal(a[0].bias, torch.zeros(1000))
