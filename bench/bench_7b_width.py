@@ -87,10 +87,11 @@ def measure_predict(adapter: Path, sample: dict) -> dict:
             "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
 
 
-def run_analyze(adapter: Path, video: str, out: Path) -> dict:
+def run_analyze(adapter: Path, video: str, out: Path, window_s: float) -> dict:
+    """``football-events analyze`` on one window: the whole clip (its frames sampled to the adapter's budget)."""
     t0 = time.time()
     proc = subprocess.run([str(Path(sys.executable).parent / "football-events"), "analyze", video, "--adapter", str(adapter),
-                           "--out", str(out), "--dtype", "bfloat16"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                           "--out", str(out), "--dtype", "bfloat16", "--window", str(window_s), "--overlap", "0"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
         raise RuntimeError(f"analyze failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -151,7 +152,7 @@ def main() -> int:
             adapter = tmp / tag / "adapter"
             predict = measure_predict(adapter, {"base": model, "video": val["video"], "fps": val.get("fps", 4)})
             print("predict", json.dumps(predict), flush=True)
-            analyze = run_analyze(adapter, val["video"], tmp / "analyze.json")
+            analyze = run_analyze(adapter, val["video"], tmp / "analyze.json", val["duration"])
             print("analyze", json.dumps({"wall_s": analyze["wall_s"]}), flush=True)
     cfg = width_run_config("qwen25vl-7b-width-t1v1", splits_dir, tmp / "t1v1", a.steps, a.frames)
     seven_values = {k: v for k, v in cfg.items() if k != "model"}
