@@ -193,9 +193,10 @@ def report(f: dict) -> str:
     m, s = x["peak_rss_gb"], x["step_s"]
     lines += [
         "",
-        f"Per layer: +{m['per_text_layer']:.2f} GB and +{s['per_text_layer']:.1f} s a text layer, "
-        f"+{m['per_vision_block']:.2f} GB and +{s['per_vision_block']:.1f} s a vision block. "
-        f"Extrapolated to 28 text / 32 vision layers: **{m['full']:.1f} GB peak RSS, {s['full']:.0f} s a step** on this CPU.",
+        f"Per layer: {m['per_text_layer']:+.2f} GB and {s['per_text_layer']:+.1f} s a text layer, "
+        f"{m['per_vision_block']:+.2f} GB and {s['per_vision_block']:+.1f} s a vision block. "
+        f"Extrapolated to 28 text / 32 vision layers: **{m['full']:.1f} GB peak RSS**, {s['full']:.0f} s a step on this CPU "
+        "(time deltas are noise on a loaded machine: compare them only on a quiet one).",
         "",
         f"Preflight plan for the same settings (bf16, checkpointing, ZeRO-2, batch 1, {p7['tokens']['per_sample']} "
         f"planned tokens/sample): 7B total {p7['memory_gb']['total']:.1f} GB "
