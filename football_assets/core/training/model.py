@@ -114,12 +114,10 @@ def build_tiny_processor(spec: ModelSpec):
     """Processor for the tiny model: the Qwen2.5-VL tokenizer and chat template, image/video processors of
     the tiny vision tower's geometry and the spec's pixel budget."""
     from football_assets.core.training.tokenizer import build_qwen_processor
-    from football_assets.core.training.video_inputs import CAP_PIXELS_PER_FRAME
 
     vis = tiny_config(spec)["vision"]
     return build_qwen_processor(min_pixels=spec.min_pixels, max_pixels=spec.max_pixels, patch_size=vis["patch_size"],
-                                temporal_patch_size=vis["temporal_patch_size"], merge_size=vis["spatial_merge_size"],
-                                cap_pixels_per_frame=CAP_PIXELS_PER_FRAME)
+                                temporal_patch_size=vis["temporal_patch_size"], merge_size=vis["spatial_merge_size"])
 
 
 def build_tiny_model(spec: ModelSpec, tokenizer):

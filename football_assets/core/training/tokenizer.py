@@ -148,18 +148,20 @@ def build_qwen_tokenizer():
 
 
 def build_qwen_processor(*, min_pixels: int, max_pixels: int, patch_size: int = 14, temporal_patch_size: int = 2,
-                         merge_size: int = 2, cap_pixels_per_frame: bool = True):
+                         merge_size: int = 2):
     """A ``Qwen2_5_VLProcessor`` around ``build_qwen_tokenizer()`` with the published chat template and
-    image/video processors of the given geometry and pixel budget."""
+    image/video processors of the given geometry and pixel budget (per-frame cap: ``video_inputs``')."""
     from transformers import Qwen2_5_VLProcessor
     from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
     from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    from football_assets.core.training.video_inputs import CAP_PIXELS_PER_FRAME
 
     common = dict(patch_size=patch_size, temporal_patch_size=temporal_patch_size, merge_size=merge_size,
                   size={"shortest_edge": min_pixels, "longest_edge": max_pixels})
     return Qwen2_5_VLProcessor(
         image_processor=Qwen2VLImageProcessor(**common),
-        video_processor=Qwen2VLVideoProcessor(**common, do_sample_frames=False, cap_pixels_per_frame=cap_pixels_per_frame),
+        video_processor=Qwen2VLVideoProcessor(**common, do_sample_frames=False, cap_pixels_per_frame=CAP_PIXELS_PER_FRAME),
         tokenizer=build_qwen_tokenizer(),
         chat_template=CHAT_TEMPLATE,
     )
