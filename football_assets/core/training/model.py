@@ -40,6 +40,8 @@ class ModelSpec:
     max_pixels: int = 28 * 28 * 256
     #: extra fully trained modules (peft ``modules_to_save``); documented demo-only aid, see README
     modules_to_save: tuple[str, ...] = ()
+    #: a locally built base is saved next to its adapter; False: rebuilt from its seed instead (multi-GB bases)
+    bundle_base: bool = True
 
     def fingerprint(self) -> str:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
@@ -67,6 +69,41 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+def width_spec(text_layers: int, vision_depth: int) -> ModelSpec:
+    """The 7B rehearsal: Qwen2.5-VL-7B's real widths (``preflight.QWEN25_VL_7B``) with few layers and seeded random
+    weights, built locally like ``tiny`` with the real tokenizer and the 7B's video budget, so the trainer, the
+    predictor and ``analyze`` run the 7B's shapes on CPU. Its full-attention blocks are the 7B's within its depth,
+    else its last block (``width_spec(28, 32)`` is the whole 7B architecture, random). Not bundled:
+    a 1-layer base is ~1.1 B parameters, rebuilt identically from the seed wherever it is loaded."""
+    seven = MODELS["cosmos-reason1-7b"]
+    return ModelSpec(f"qwen25vl-7b-width-t{text_layers}v{vision_depth}", max_frames=seven.max_frames,
+                     min_pixels=seven.min_pixels, max_pixels=seven.max_pixels, bundle_base=False,
+                     tiny={"widths_of": "cosmos-reason1-7b", "text_layers": text_layers, "vision_depth": vision_depth,
+                           "seed": 0, "init_dtype": "bfloat16"})
+
+
+#: 1 text layer + 1 vision block, and one more of each: the per-layer deltas of bench/bench_7b_width.py
+WIDTH_SPECS = [width_spec(1, 1), width_spec(2, 1), width_spec(1, 2)]
+MODELS.update({s.name: s for s in WIDTH_SPECS})
+
+
+def tiny_config(spec: ModelSpec) -> dict:
+    """The locally built model's config (``TINY_CONFIG`` form); a width spec's comes from the published 7B sizes."""
+    cfg = spec.tiny
+    if "widths_of" not in cfg:
+        return cfg
+    from football_assets.core.training.preflight import ARCHITECTURES
+
+    arch = ARCHITECTURES[cfg["widths_of"]]
+    text = {k: v for k, v in arch["text"].items() if k not in ("mrope_section", "rope_theta", "vocab_size")}
+    depth = cfg["vision_depth"]
+    full = [i for i in arch["vision"]["fullatt_block_indexes"] if i < depth] or [depth - 1]  # at least one
+    vision = {**arch["vision"], "depth": depth, "fullatt_block_indexes": full}
+    vision.pop("out_hidden_size")
+    return {"seed": cfg["seed"], "vocab_size": arch["text"]["vocab_size"], "rope_theta": arch["text"]["rope_theta"],
+            "init_dtype": cfg["init_dtype"], "text": {**text, "num_hidden_layers": cfg["text_layers"]}, "vision": vision}
+
+
 def get_spec(name: str) -> ModelSpec:
     if name not in MODELS:
         raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
@@ -78,17 +115,19 @@ def build_tiny_processor(spec: ModelSpec):
     the tiny vision tower's geometry and the spec's pixel budget."""
     from football_assets.core.training.tokenizer import build_qwen_processor
 
-    vis = spec.tiny["vision"]
+    vis = tiny_config(spec)["vision"]
     return build_qwen_processor(min_pixels=spec.min_pixels, max_pixels=spec.max_pixels, patch_size=vis["patch_size"],
                                 temporal_patch_size=vis["temporal_patch_size"], merge_size=vis["spatial_merge_size"])
 
 
 def build_tiny_model(spec: ModelSpec, tokenizer):
-    """A randomly initialised, seeded tiny Qwen2.5-VL (same weights for the same config and torch)."""
+    """A randomly initialised, seeded tiny Qwen2.5-VL (same weights for the same config and torch).
+
+    ``init_dtype`` (a width spec: bf16) allocates in that dtype without Hugging Face's init, then ``seeded_init``."""
     import torch
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-    cfg = spec.tiny
+    cfg = tiny_config(spec)
     text, vis = cfg["text"], cfg["vision"]
     head_dim = text["hidden_size"] // text["num_attention_heads"]
     half = head_dim // 2  # mrope splits the rotary half-dim into temporal/height/width sections
@@ -96,7 +135,7 @@ def build_tiny_model(spec: ModelSpec, tokenizer):
     config = Qwen2_5_VLConfig(
         text_config=dict(
             vocab_size=cfg["vocab_size"], **text, tie_word_embeddings=False,
-            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": section},
+            rope_parameters={"rope_type": "default", "rope_theta": cfg.get("rope_theta", 10000.0), "mrope_section": section},
             bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
             eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
             pad_token_id=tokenizer.pad_token_id,
@@ -108,12 +147,42 @@ def build_tiny_model(spec: ModelSpec, tokenizer):
         vision_end_token_id=tokenizer.convert_tokens_to_ids("<|vision_end|>"),
         tie_word_embeddings=False,
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg["seed"])
-        model = Qwen2_5_VLForConditionalGeneration(config)
+    if "init_dtype" in cfg:  # a width spec: allocate without Hugging Face's init (minutes at 1 B params), then seed
+        from transformers.initialization import no_init_weights
+
+        with no_init_weights():
+            model = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=getattr(torch, cfg["init_dtype"]))
+        seeded_init(model, cfg["seed"], config.text_config.initializer_range)
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg["seed"])
+            model = Qwen2_5_VLForConditionalGeneration(config)
     model.generation_config.eos_token_id = config.text_config.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model
+
+
+#: a prime: tiled into a weight matrix, every row starts at a different offset of the pool
+SEED_POOL = 1_048_573
+
+
+def seeded_init(model, seed: int, std: float = 0.02) -> None:
+    """A cheap deterministic init of every parameter, in place on its device: norm scales 1, biases 0, the rest
+    N(0, std) values from a per-parameter seeded pool of ``SEED_POOL`` draws, tiled (drawing 1 B normals one by
+    one takes minutes on a CPU). Random weights at real sizes, for memory and speed runs: same seed, same weights."""
+    import torch
+
+    with torch.no_grad():
+        for i, (name, p) in enumerate(model.named_parameters()):
+            if p.dim() == 1:
+                p.fill_(0.0 if name.endswith("bias") else 1.0)
+                continue
+            g = torch.Generator(p.device).manual_seed(seed * 100003 + i)
+            flat, n = p.view(-1), min(p.numel(), SEED_POOL)
+            pool = torch.randn(n, generator=g, device=p.device, dtype=torch.float32).mul_(std).to(p.dtype)
+            whole = flat.numel() // n * n
+            flat[:whole].view(-1, n).copy_(pool.expand(whole // n, n))
+            flat[whole:].copy_(pool[: flat.numel() - whole])
 
 
 def resolve_path(spec: ModelSpec, path: str | os.PathLike | None) -> str:

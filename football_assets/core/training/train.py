@@ -109,7 +109,8 @@ def run(cfg: TrainConfig, report=None) -> dict:
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     samples = load_samples(cfg)
-    bundle = get_spec(cfg.model).tiny is not None and not cfg.model_path
+    spec = get_spec(cfg.model)
+    bundle = spec.tiny is not None and spec.bundle_base and not cfg.model_path
     base_copy = out / "base" if bundle else None
     saved = base_copy is not None and (base_copy / "config.json").exists() and (base_copy / "processor_config.json").exists()
     pre: dict = {}
