@@ -43,9 +43,9 @@ def width_run_config(model: str, splits_dir: str | Path, out: str | Path, steps:
 
     The learning rate is raised from the preset's 1e-4 so that a few steps visibly lower the loss; checkpoints are
     off (DeepSpeed would write the frozen 1 B parameters in every one)."""
-    from football_assets.core.training import presets
+    from football_assets.core.training.train_args import resolve
 
-    values, _ = presets.resolve(None, SEVEN, PROFILE)
+    values, _ = resolve(None, SEVEN, PROFILE)
     values.update(model=model, splits_dir=str(splits_dir), output_dir=str(out), splits_version="bench",
                   max_steps=steps, per_device_train_batch_size=1, gradient_accumulation_steps=1, max_train_samples=1,
                   tasks=["events"], learning_rate=learning_rate, lr_scheduler_type="constant", warmup_steps=0.0,

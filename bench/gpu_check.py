@@ -181,9 +181,9 @@ def model_spec(dry: bool):
 
 def run_values(spec, splits: Path, out: Path, steps: int, frames: int | None) -> dict:
     """The 7B preset on the a100-80gb profile, for ``spec``; no ZeRO (DeepSpeed is absent there), no checkpoints."""
-    from football_assets.core.training import presets
+    from football_assets.core.training.train_args import resolve
 
-    values, _ = presets.resolve(None, SEVEN, PROFILE)
+    values, _ = resolve(None, SEVEN, PROFILE)
     values.update(model=spec.name, splits_dir=str(splits), output_dir=str(out), splits_version="gpu-check",
                   max_steps=steps, gradient_accumulation_steps=1, save_strategy="no", logging_steps=1, deepspeed=None,
                   lr_scheduler_type="constant", warmup_steps=0.0)

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from football_assets.core.training.architectures import QWEN25_VL_7B
 from football_assets.core.training.model import get_spec, tiny_config, width_spec
-from football_assets.core.training.preflight import QWEN25_VL_7B
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))

@@ -11,9 +11,9 @@ import re
 import numpy as np
 import pytest
 
+from football_assets.core.inference.serving import vllm_command
 from football_assets.core.ingest.video import probe, read_frames
 from football_assets.core.training.model import get_spec, load_base
-from football_assets.core.inference.serving import vllm_command
 from football_assets.core.training.video_inputs import (
     VideoBudget,
     VideoCache,

@@ -34,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def dry_run(args: argparse.Namespace) -> int:
-    from football_assets.core.training import preflight, presets
     from football_assets.core.inference.serving import vllm_command
+    from football_assets.core.training import preflight, presets
     from football_assets.core.training.train_args import resolve
 
     overrides = {}

@@ -70,7 +70,7 @@ MODELS: dict[str, ModelSpec] = {
 
 
 def width_spec(text_layers: int, vision_depth: int) -> ModelSpec:
-    """The 7B rehearsal: Qwen2.5-VL-7B's real widths (``preflight.QWEN25_VL_7B``) with few layers and seeded random
+    """The 7B rehearsal: Qwen2.5-VL-7B's real widths (``architectures.QWEN25_VL_7B``) with few layers and seeded random
     weights, built locally like ``tiny`` with the real tokenizer and the 7B's video budget, so the trainer, the
     predictor and ``analyze`` run the 7B's shapes on CPU. Its full-attention blocks are the 7B's within its depth,
     else its last block (``width_spec(28, 32)`` is the whole 7B architecture, random). Not bundled:
@@ -92,7 +92,7 @@ def tiny_config(spec: ModelSpec) -> dict:
     cfg = spec.tiny
     if "widths_of" not in cfg:
         return cfg
-    from football_assets.core.training.preflight import ARCHITECTURES
+    from football_assets.core.training.architectures import ARCHITECTURES
 
     arch = ARCHITECTURES[cfg["widths_of"]]
     text = {k: v for k, v in arch["text"].items() if k not in ("mrope_section", "rope_theta", "vocab_size")}

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from football_assets.core.training.model import MODELS, get_spec
+from football_assets.core.training.model import MODELS, WIDTH_SPECS, get_spec
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 ZERO2_CONFIG = CONFIG_DIR / "ds_zero2.json"
@@ -55,6 +55,9 @@ MODEL_PRESETS: dict[str, dict] = {
         "modules_to_save": [],  # nothing but LoRA: the form vLLM serves on an unmodified base
     },
 }
+
+# The 7B rehearsals at full width (``model.WIDTH_SPECS``: the 7B's widths, 1-2 layers) train with the 7B's recipe.
+MODEL_PRESETS.update({spec.name: dict(MODEL_PRESETS["cosmos-reason1-7b"]) for spec in WIDTH_SPECS})
 
 #: Hardware profiles. ``memory_gb``: the per-device budget the preflight checks the plan against
 #: (None: no accelerator, nothing to check).
