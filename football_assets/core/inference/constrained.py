@@ -388,9 +388,9 @@ class AnswerConstraint:
         self.ids: list[int] = []
         self.allowed: list = []
         minimal = _minimal(fmt.root(), {}, fmt)[0]
-        if max_new_tokens < self.n_tokens(minimal) + 1:
-            raise ValueError(f"constrained decoding: max_new_tokens={max_new_tokens} cannot hold even the shortest "
-                             f"{fmt.task} answer {minimal!r}")
+        # a budget too small for even the shortest answer (and its end token) is raised to it: a constrained
+        # answer is never cut off; the caller generates with ``self.max_new``
+        self.max_new = max(max_new_tokens, self.n_tokens(minimal) + 1)
         # what one token can add to the shortest completion, besides opening a new event (checked where it
         # happens): a number's digits, an escape, a character's bytes; for grounding, the span branch
         span = _minimal(_span_item(Choice(tuple(EVENT_CLASSES)), False), {}, fmt)[0]

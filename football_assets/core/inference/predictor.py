@@ -114,6 +114,7 @@ class EventPredictor:
         if fmt is not None:
             vocab = self.model.get_output_embeddings().weight.shape[0]
             rule = constrained.AnswerConstraint(fmt, tok, vocab, max_new_tokens, eos)
+            max_new_tokens = rule.max_new
         with torch.no_grad():
             out = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                                       eos_token_id=eos, pad_token_id=tok.pad_token_id,
