@@ -72,7 +72,10 @@ class EventPredictor:
         if adapter_dir:
             from peft import PeftModel
 
-            model = PeftModel.from_pretrained(model, str(adapter_dir))
+            from football_assets.core.training.model import quiet_peft
+
+            with quiet_peft():
+                model = PeftModel.from_pretrained(model, str(adapter_dir))
         self.model = model.eval()
         self.processor, self.device = processor, device
         trained = self.meta.get("video_budget")  # the budget the adapter was trained with

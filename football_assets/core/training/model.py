@@ -9,9 +9,11 @@ Qwen2.5-VL tokenizer (``tokenizer.py``, built offline, so its embedding and LM h
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -235,6 +237,17 @@ def save_base(model, processor, dest: str | os.PathLike) -> None:
     """Save a (tiny) base next to an adapter so inference loads exactly the weights it was trained on."""
     model.save_pretrained(dest)
     processor.save_pretrained(dest)
+
+
+@contextlib.contextmanager
+def quiet_peft():
+    """Around peft's model wrapping (``get_peft_model``, ``PeftModel.from_pretrained``): peft 0.21 reads
+    transformers 5's deprecated ``is_gradient_checkpointing`` property there, which warns on every call.
+    Nothing of ours to change, so that one FutureWarning is not shown (a filter set at import time would not
+    do: Dagster resets the warning filters around the code it loads)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
 
 
 def lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.05, target_modules: str | list[str] | None = None,

@@ -89,14 +89,15 @@ def apply_lora(model, values: dict):
     import torch
     from peft import get_peft_model
 
-    from football_assets.core.training.model import lora_config
+    from football_assets.core.training.model import lora_config, quiet_peft
 
     for p in model.parameters():
         p.requires_grad_(False)
     cfg = lora_config(values["lora_r"], values["lora_alpha"], values["lora_dropout"], values["target_modules"],
                       values["modules_to_save"] or [])
     with torch.device("meta"):
-        return get_peft_model(model, cfg)
+        with quiet_peft():
+            return get_peft_model(model, cfg)
 
 
 def count_params(peft_model) -> dict:

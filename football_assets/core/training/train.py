@@ -50,7 +50,7 @@ def prepare_model(cfg: TrainConfig, base_copy: Path | None = None, before_peft=N
     import torch
     from peft import get_peft_model
 
-    from football_assets.core.training.model import describe, load_base, lora_config
+    from football_assets.core.training.model import describe, load_base, lora_config, quiet_peft
 
     dtype = "bfloat16" if cfg.bf16 else cfg.dtype
     model, processor = load_base(cfg.model, load_from or cfg.model_path, dtype=dtype, attn_implementation=cfg.attn_implementation)
@@ -65,7 +65,9 @@ def prepare_model(cfg: TrainConfig, base_copy: Path | None = None, before_peft=N
         p.requires_grad_(False)  # vision tower (and everything else) frozen; peft adds the trainable parts
     extras = cfg.modules_to_save or []
     keep_vision_out_of_autograd(model)
-    peft_model = get_peft_model(model, lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, extras))
+    with quiet_peft():
+        peft_model = get_peft_model(model, lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules,
+                                                       extras))
     hit_vision = [n for n, m in peft_model.named_modules() if ".visual." in n and hasattr(m, "lora_A")]
     if hit_vision:
         raise TrainConfigError(f"LoRA target_modules hit the vision tower ({hit_vision[0]} ...); name language-model paths")
