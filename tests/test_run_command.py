@@ -47,3 +47,23 @@ def test_own_footage_with_label_studio_creates_tasks_then_stops(tmp_path, real_c
     assert "Traceback" not in out, out
     client = LabelStudioClient(label_studio_server.url, label_studio_server.token, "own footage")
     assert len(client.tasks_by_clip(client.ensure_project())) == 2
+
+
+def test_summary_names_what_was_built_how_good_and_what_next(tmp_path):
+    """The closing lines of `football-events run`, from the report the graph wrote (its first table)."""
+    from football_assets.cli.run import summary
+    from football_assets.core.evaluation.store import reports_root
+    from football_assets.core.fsutil import write_json
+    from football_assets.core.layout import DataLayout
+
+    layout = DataLayout(tmp_path / "data")
+    product = [{"predictor": "cascade", "default": True, "what": "x", "f1": 0.912},
+               {"predictor": "VLM only", "default": False, "what": "y", "f1": 0.431},
+               {"predictor": "best trivial baseline: random", "default": False, "what": "z", "f1": None}]
+    write_json(reports_root(layout) / "tiny-abc" / "report.json",
+               {"model_version": "tiny-abc", "product": product, "metrics": {"threshold": 0.5}, "n_samples": {"test": 102}})
+    (reports_root(layout) / "LATEST").write_text("tiny-abc\n")
+    text = "\n".join(summary(layout, 421.0, "run-1"))
+    assert "done in 7 min 01 s" in text and "(tiny-abc)" in text and "report.html" in text
+    assert "cascade (what analyze runs)" in text and "0.91" in text and "0.43" in text and "n/a" in text
+    assert "make dev" in text and "football-events analyze" in text and "logs/run-1.log" in text
