@@ -10,8 +10,8 @@ import shutil
 import pytest
 
 from football_assets import cli
-from football_assets.cli.analyze import resolve_mode
 from football_assets.core.inference import analyze
+from football_assets.core.inference.cascade_run import resolve_mode
 from football_assets.core.layout import DataLayout
 from tests.fixtures_spotter import cascade_root, match_video  # noqa: F401 (fixtures)
 
@@ -71,7 +71,7 @@ def test_mode_resolution(tmp_path):
     (tmp_path / "sp" / "spotter_config.json").write_text("{}")
     assert resolve_mode(None, tmp_path / "sp") == "cascade"
     assert resolve_mode("vlm", tmp_path / "sp") == "vlm"
-    with pytest.raises(analyze.AnalyzeError, match="--mode spotter: no spotter trained at .*none"):
+    with pytest.raises(analyze.AnalyzeError, match="mode spotter: no spotter trained at .*none"):
         resolve_mode("spotter", tmp_path / "none")
 
 

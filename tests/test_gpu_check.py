@@ -52,7 +52,9 @@ def test_dry_run_reports_every_check(tmp_path):
     assert math.isclose(inf["match_cascade_vlm_s"], inf["match_vlm_only_s"] * inf["cascade_share"])
 
     spot = result["checks"]["spotter"]
-    assert spot["backbone"] == "small_cnn" and spot["train_frames_per_s"] > 0 and spot["inference_frames_per_s"] > 0
+    from football_assets.core.spotter.model import NetConfig
+
+    assert spot["backbone"] == NetConfig().backbone and spot["train_frames_per_s"] > 0 and spot["inference_frames_per_s"] > 0
 
 
 def test_without_a_gpu_the_real_run_refuses_clearly(tmp_path):

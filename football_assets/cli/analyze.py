@@ -40,6 +40,7 @@ from football_assets.core.inference.analyze import (
     draw_overlay,
     load_predictor,
 )
+from football_assets.core.inference.cascade_run import has_spotter, resolve_mode
 from football_assets.core.ingest.video import VideoError, probe
 from football_assets.core.search.index import SearchError
 from football_assets.core.spotter.cascade import CascadeMismatchError, check_same_splits
@@ -73,24 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--proposal-threshold", type=float, default=None,
                    help="spot confidence that sends a window to the VLM (default: the spotter's val-chosen threshold)")
     return p
-
-
-def has_spotter(spotter_dir: str | Path) -> bool:
-    """Whether a trained spotter (the domain score's reference) is at ``spotter_dir``."""
-    return (Path(spotter_dir) / "spotter_config.json").exists()
-
-
-def resolve_mode(mode: str | None, spotter_dir: str | Path) -> str:
-    """The mode to run: ``mode`` when given, else cascade when ``spotter_dir`` holds a spotter, else vlm.
-    A spotter mode asked for without a spotter is an error naming the directory."""
-    if mode is None:
-        return "cascade" if has_spotter(spotter_dir) else "vlm"
-    if mode not in cascade_run.MODES:
-        raise AnalyzeError(f"--mode {mode!r}: unknown mode; known: {', '.join(cascade_run.MODES)}")
-    if mode != "vlm" and not Path(spotter_dir).is_dir():
-        raise AnalyzeError(f"--mode {mode}: no spotter trained at {spotter_dir} (materialize event_spotter, "
-                           "pass --spotter DIR, or use --mode vlm)")
-    return mode
 
 
 def cascade_or_vlm(args: argparse.Namespace, adapter: str, spotter: Path) -> str:

@@ -37,9 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from football_assets.cli.analyze import has_spotter
     from football_assets.core.inference.ask import ask_video
-    from football_assets.core.inference.cascade_run import load_spotter
+    from football_assets.core.inference.cascade_run import has_spotter, load_spotter
 
     video = Path(args.video)
     probe(video)  # fail fast on a missing or unreadable video, before loading any model

@@ -65,8 +65,7 @@ def analyze_and_index(layout: DataLayout, video: Path, mode: str | None, setting
     if mode == "vlm":
         predictor, version, base = analyze.load_predictor(settings.adapter_dir, None, settings.device, settings.dtype)
         stage("analysing every window (vlm)")
-        result = analyze.analyze_video(video, predictor, version, analyze.default_window_s(base, getattr(
-            predictor, "budget", None)), progress=False)
+        result = analyze.analyze_video(video, predictor, version, analyze.default_window_s(base, predictor.budget), progress=False)
     else:
         spotter = cascade_run.load_spotter(settings.spotter_dir, settings.device)
         predictor, version, window = None, None, spotter.clip_frames / spotter.cfg.fps
@@ -79,7 +78,7 @@ def analyze_and_index(layout: DataLayout, video: Path, mode: str | None, setting
             except CascadeMismatchError as exc:
                 raise analyze.AnalyzeError(str(exc)) from None
             predictor, version, base = analyze.load_predictor(settings.adapter_dir, None, settings.device, settings.dtype)
-            window = analyze.default_window_s(base, getattr(predictor, "budget", None))
+            window = analyze.default_window_s(base, predictor.budget)
         stage(f"analysing ({mode}: spotter scan" + (", then the VLM on its proposals)" if predictor else ")"))
         result = cascade_run.cascade_video(video, spotter, predictor, version, window, progress=False)
     stage("adding to the event index")

@@ -25,6 +25,24 @@ MODES = ("cascade", "vlm", "spotter")
 SPOTTER_BATCH_WINDOWS = 16  # spotter windows (8 s each) scored per forward pass
 
 
+def has_spotter(spotter_dir: str | Path) -> bool:
+    """Whether a trained spotter (the domain score's reference) is at ``spotter_dir``."""
+    return (Path(spotter_dir) / "spotter_config.json").exists()
+
+
+def resolve_mode(mode: str | None, spotter_dir: str | Path) -> str:
+    """The mode to run: ``mode`` when given, else cascade when ``spotter_dir`` holds a spotter, else vlm.
+    A spotter mode asked for without a spotter is an error naming the directory."""
+    if mode is None:
+        return "cascade" if has_spotter(spotter_dir) else "vlm"
+    if mode not in MODES:
+        raise analyze.AnalyzeError(f"mode {mode!r}: unknown mode; known: {', '.join(MODES)}")
+    if mode != "vlm" and not Path(spotter_dir).is_dir():
+        raise analyze.AnalyzeError(f"mode {mode}: no spotter trained at {spotter_dir} (materialize event_spotter, "
+                                   "point to a trained spotter (--spotter DIR), or use mode vlm)")
+    return mode
+
+
 def load_spotter(spotter_dir: str | Path, device: str | None = None):
     from football_assets.core.spotter.infer import Spotter, SpotterLoadError
 
