@@ -100,10 +100,12 @@ def test_analyze_and_ask_report_the_domain_and_say_it_in_one_line(demo_spotter, 
     assert analyze.analyze_video(flash, FlashPredictor(), "v", window_s=8, progress=False)["domain"] is None
 
     class FlashAsk(FlashPredictor):
-        def generate(self, video_path: str, instruction: str, max_new_tokens: int) -> str:
-            found = self.predict_events(video_path)
-            return json.dumps({"start_time": found[0]["start_time"], "end_time": found[0]["end_time"]} if found
-                              else {"occurs": False})
+        def generate_scored(self, video_path: str, instruction: str, max_new_tokens: int):
+            from types import SimpleNamespace
+
+            found = self.predict(video_path)["events"]
+            return SimpleNamespace(text=json.dumps({"start_time": found[0]["start_time"], "end_time": found[0]["end_time"]}
+                                                   if found else {"occurs": False}))
 
     asked = ask_video(flash, "when does the screen flash?", FlashAsk(), "v", 8, progress=False, spotter=spotter)
     assert asked["domain"] == vlm["domain"] and asked["answer"]["start_time"] == 3.0
