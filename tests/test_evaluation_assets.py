@@ -176,7 +176,8 @@ def test_predictions_from_the_cascade_with_a_spotter_of_the_same_splits(confiden
     for clip_id, events in latest["clips"].items():
         path, duration = Path(facts[clip_id]["path"]), float(facts[clip_id]["duration_s"])
         # times and confidences are the spotter's intervals on this clip (halved where the VLM did not confirm)
-        intervals = spotter.detect(*cascade_run.scan(spotter, path, progress=False), duration)["intervals"]
+        spot, member, _ = cascade_run.scan(spotter, path, progress=False)
+        intervals = spotter.detect(spot, member, duration)["intervals"]
         timed = [e for e in events if e["sources"]["start_time"] == "spotter"]
         assert [(e["event"], e["start_time"], e["end_time"]) for e in timed] == \
                [(i["event"], i["start_time"], i["end_time"]) for i in intervals]
