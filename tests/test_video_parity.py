@@ -14,6 +14,7 @@ import pytest
 from football_assets.core.inference.serving import vllm_command
 from football_assets.core.ingest.video import probe, read_frames
 from football_assets.core.training.model import get_spec, load_base
+from football_assets.core.training.train_args import resolve
 from football_assets.core.training.video_inputs import (
     VideoBudget,
     VideoCache,
@@ -54,7 +55,7 @@ def qwen_vl_utils_video_tokens(height: int, width: int, total_frames: int, video
 
 def vllm_settings(model: str) -> tuple[dict, int]:
     """``--mm-processor-kwargs`` and the frame count of the vLLM command the project prints."""
-    cmd = vllm_command({"model": model})
+    cmd = vllm_command(resolve(None, model, "a100-80gb")[0])  # the settings train --dry-run prints it for
     mm = json.loads(re.search(r"--mm-processor-kwargs '([^']+)'", cmd).group(1))
     io = json.loads(re.search(r"--media-io-kwargs '([^']+)'", cmd).group(1))
     return mm, io["video"]["num_frames"]

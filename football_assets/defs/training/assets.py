@@ -156,5 +156,5 @@ def lora_adapter_answers_json(storage: DataDirResource) -> AssetCheckResult:
     except prompts.AnswerParseError as exc:
         ok, why = False, str(exc)
     return AssetCheckResult(passed=ok, severity=AssetCheckSeverity.ERROR,
-                            metadata={"sample": sample["id"], "answer": text[:500], "result": why,
+                            metadata={"sample": sample["id"], "answer": text[:4000], "result": why,
                                       "model_version": meta.get("model_version", "")})
