@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from football_assets.core.spotter.model import NetConfig, SpotterConfigError
+from football_assets.core.training.extensions import clear_stale_build_locks
 from football_assets.core.training.progress import console_to_log, make_callback, quiet_console, run_under_pipes
 from resources import environment
 
@@ -290,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console_to_log(args.config)
     cfg = SpotterTrainConfig.from_file(args.config)
+    if cfg.deepspeed:
+        for lock in clear_stale_build_locks():
+            print(f"removed a stale extension build lock: {lock}", file=sys.stderr)
     run_under_pipes(run, cfg, model_version(cfg), rank())
     return 0
 

@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from football_assets.core.training.data import Collator, SFTDataset, load_samples
+from football_assets.core.training.extensions import clear_stale_build_locks
 from football_assets.core.training.model import get_spec
 from football_assets.core.training.presets import CONFIG_DIR  # noqa: F401  (re-exported: the DeepSpeed configs folder)
 from football_assets.core.training.progress import (
@@ -191,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     console_to_log(args.config)
     cfg = TrainConfig.from_file(args.config)
     if cfg.deepspeed:
+        for lock in clear_stale_build_locks():
+            print(f"removed a stale extension build lock: {lock}", file=sys.stderr)
         environment.single_process_group()
     run_under_pipes(run, cfg, model_version(cfg), rank())
     return 0
