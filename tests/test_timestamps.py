@@ -84,6 +84,12 @@ def test_settings_one_default_off_and_on_in_the_7b_preset(clip, processor):
     assert values["timestamps"] is False and sources["timestamps"] == "default"
     assert resolve({"timestamps": False}, "cosmos-reason1-7b", "a100-80gb")[0]["timestamps"] is False
     assert COSMOS.timestamps and not TINY.timestamps  # what a base model without adapter runs at
+    # the lora_adapter asset's run config can set it (what bench and the Dagster UI use)
+    from football_assets.defs.training.assets import LoraAdapterConfig, resolve_settings
+    from resources.gpu import GpuResource
+
+    values, sources = resolve_settings(LoraAdapterConfig(timestamps=True), GpuResource())
+    assert (values["model"], values["timestamps"], sources["timestamps"]) == ("tiny", True, "run config")
     # the cache never serves frames drawn for the other setting
     assert VideoCache(processor, TINY).key(clip, 4) != VideoCache(processor, replace(TINY, timestamps=True)).key(clip, 4)
 
