@@ -54,6 +54,8 @@ def dry_run(args: argparse.Namespace) -> int:
     if values.get("serve_with_vllm"):
         print("serve the adapter with vLLM at the training video budget:")
         print("    " + vllm_command(values))
+        if values.get("timestamps"):
+            print("timestamps on: vLLM cannot draw the frame times; send each clip as serving.vllm_video renders it")
     if plan.problems:
         print(f"error: preflight refused {model} on {args.profile}: "
               + "; ".join(plan.problems), file=sys.stderr)

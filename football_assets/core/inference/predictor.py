@@ -18,6 +18,7 @@ from football_assets.core import prompts
 from football_assets.core.inference import calibration as calib
 from football_assets.core.inference import confidence, constrained
 from football_assets.core.training.model import get_spec, load_base
+from football_assets.core.training.train_args import model_budget
 from football_assets.core.training.video_inputs import VideoBudget, VideoCache, build_prompt_inputs
 
 
@@ -60,7 +61,7 @@ class EventPredictor:
                  constrain: bool = True):
         from football_assets.core.training.presets import auto_inference_settings
 
-        spec = get_spec(base)
+        get_spec(base)  # an unknown base: the error names the known ones
         device, dtype = auto_inference_settings(device, dtype)  # cuda + bf16 where a GPU is visible
         self.meta = read_meta(adapter_dir) if adapter_dir else {}
         if self.meta.get("base_model") and self.meta["base_model"] != base:
@@ -78,8 +79,8 @@ class EventPredictor:
                 model = PeftModel.from_pretrained(model, str(adapter_dir))
         self.model = model.eval()
         self.processor, self.device = processor, device
-        trained = self.meta.get("video_budget")  # the budget the adapter was trained with
-        self.budget = budget or (VideoBudget(**trained) if trained else VideoBudget(spec.max_frames, spec.min_pixels, spec.max_pixels))
+        trained = self.meta.get("video_budget")  # the budget the adapter was trained with (timestamps included)
+        self.budget = budget or (VideoBudget(**trained) if trained else model_budget(base))
         self.cache = VideoCache(processor, self.budget, max_bytes=512 * 2**20)
         self.model_version = self.meta.get("model_version") or (f"{base}-base" if not adapter_dir else Path(adapter_dir).name)
         self.calibration = calib.load(adapter_dir) if adapter_dir else None

@@ -49,9 +49,10 @@ MODEL_PRESETS: dict[str, dict] = {
         "save_steps": 1000, "warmup_steps": 0.05, "modules_to_save": list(MODELS["tiny"].modules_to_save),
         "demo_pretrain_steps": 300,
     },
-    # 336x504 frames: 216 merged tokens per 2 frames, 3456 video tokens per 8 s clip at 4 fps
+    # 336x504 frames: 216 merged tokens per 2 frames, 3456 video tokens per 8 s clip at 4 fps; timestamps: each
+    # frame's time drawn on it, as Cosmos-Reason1's own inference does (``timestamps.py``)
     "cosmos-reason1-7b": {
-        "learning_rate": 1e-4, "num_train_epochs": 3.0, "warmup_steps": 0.1, "serve_with_vllm": True,
+        "learning_rate": 1e-4, "num_train_epochs": 3.0, "warmup_steps": 0.1, "serve_with_vllm": True, "timestamps": True,
         "modules_to_save": [],  # nothing but LoRA: the form vLLM serves on an unmodified base
     },
 }

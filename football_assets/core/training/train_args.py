@@ -57,6 +57,7 @@ class DataArguments:
     max_frames: Optional[int] = None  # video budget; None: the model spec's
     min_pixels: Optional[int] = None
     max_pixels: Optional[int] = None
+    timestamps: bool = False  # each frame's time drawn on it (Cosmos-Reason1's --timestamp); tiny: off unless val says on
     video_cache_mb: int = 2048  # in-memory video cache per process; beyond it items are read back from disk
 
 
@@ -115,6 +116,15 @@ def resolve(run_config: dict | None, model: str, profile: str | None = "cpu") ->
         if values.get(key) is None:
             values[key], sources[key] = getattr(spec, key), "model"
     return values, sources
+
+
+def model_budget(model: str):
+    """The video budget ``model`` runs at without an adapter (one trained with settings carries its own):
+    the resolved defaults and the model's preset, as a run with no config would train it."""
+    from football_assets.core.training.video_inputs import VideoBudget
+
+    values = resolve(None, model, profile=None)[0]
+    return VideoBudget(values["max_frames"], values["min_pixels"], values["max_pixels"], bool(values["timestamps"]))
 
 
 class TrainConfig:
@@ -223,4 +233,5 @@ class TrainConfig:
     def budget(self):
         from football_assets.core.training.video_inputs import VideoBudget
 
-        return VideoBudget(max_frames=self.max_frames, min_pixels=self.min_pixels, max_pixels=self.max_pixels)
+        return VideoBudget(max_frames=self.max_frames, min_pixels=self.min_pixels, max_pixels=self.max_pixels,
+                           timestamps=bool(self.timestamps))

@@ -12,6 +12,10 @@ Train/serve parity: the frame size is chosen here, once, by the rule qwen-vl-uti
 ``smart_resize`` between ``min_pixels`` and ``max_pixels``, with the per-frame cap that shares a total pixel
 budget (``MAX_VIDEO_TOKENS`` tokens' worth, 90 %) among the frames. Training, evaluation, ``analyze`` and the
 adapter check all come through ``process_video``; ``processor_kwargs`` gives vLLM the same settings.
+
+Time on the frames (``VideoBudget.timestamps``, Cosmos-Reason1's ``--timestamp``): ``model_frames`` draws
+each frame's source time into a strip at the bottom of the frame's final size (``timestamps.py`` says why
+there); vLLM gets the same pixels from a clip rendered by ``serving.vllm_video``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 
 from football_assets.core.events import TARGET_FPS
 from football_assets.core.ingest.video import probe, read_frames
+from football_assets.core.training import timestamps
 
 #: The processor's per-frame pixel cap (transformers' ``cap_pixels_per_frame``), chosen explicitly: on, the
 #: reference (qwen-vl-utils) behaviour, which vLLM's processing follows.
@@ -39,6 +44,7 @@ class VideoBudget:
     max_frames: int = 32
     min_pixels: int = 28 * 28 * 4
     max_pixels: int = 28 * 28 * 256
+    timestamps: bool = False  # each frame's source time drawn on it (``timestamps.py``); the default: DataArguments'
 
 
 def frame_max_pixels(budget: VideoBudget, frames: int, factor: int, temporal_patch: int) -> int:
@@ -73,28 +79,55 @@ def sample_indices(total: int, max_frames: int, temporal_patch: int) -> list[int
     return np.linspace(0, total - 1, n).round().astype(int).tolist()
 
 
-def process_video(path: str | os.PathLike, processor, budget: VideoBudget, fps: float | None = None) -> dict:
-    """Decode and preprocess one clip: ``pixel_values_videos``, ``video_grid_thw``, ``second_per_grid_ts``."""
-    from transformers.video_utils import VideoMetadata
+def model_frames(path: str | os.PathLike, vp, budget: VideoBudget, fps: float | None = None,
+                 every_frame: bool = False) -> dict:
+    """The frames the model sees of one clip, at their final size: the sampled ones (``every_frame``: all of
+    them, for a server that samples itself), each with its source time drawn on it when ``budget.timestamps``.
 
-    vp = processor.video_processor
+    ``{"frames": (T, h, w, 3) uint8, "frames_indices": sampled source indices, "total": source frames, "fps"}``.
+    With timestamps the picture is decoded straight to the rows above the strip (one scaling from the
+    source); the strip shows source index / fps, in the left or right half as the frame's place in its
+    temporal patch (sampled frame k: k % temporal patch; an unsampled frame: its source index's).
+    """
     info = probe(path)
     fps = float(fps or info.fps or TARGET_FPS)
     factor, tp = vp.patch_size * vp.merge_size, vp.temporal_patch_size
+
+    def decode(size: tuple[int, int]) -> np.ndarray:
+        rows = timestamps.picture_height(size[0], vp.patch_size) if budget.timestamps else size[0]
+        return read_frames(path, width=size[1], height=rows)
+
     expected = info.nb_frames or max(1, round(info.duration * fps))
     size = frame_size(info.height, info.width, budget, factor, len(sample_indices(expected, budget.max_frames, tp)), tp)
-    frames = read_frames(path, width=size[1], height=size[0])
+    frames = decode(size)
     total = len(frames)
     if total == 0:
         raise ValueError(f"{path}: video has no frames")
     idx = sample_indices(total, budget.max_frames, tp)
     exact = frame_size(info.height, info.width, budget, factor, len(idx), tp)
     if exact != size:  # the container's frame count was off and the cap binds: size by the real count
-        frames = read_frames(path, width=exact[1], height=exact[0])
-    h, w = exact
+        frames = decode(exact)
+    shown = list(range(total)) if every_frame else idx
+    if budget.timestamps:
+        place = {i: k % tp for k, i in enumerate(idx)}
+        frames = timestamps.stamp(frames[shown], [i / fps for i in shown], [place.get(i, i % tp) for i in shown],
+                                  exact[0], vp.patch_size, tp)
+    else:
+        frames = frames[shown]
+    return {"frames": frames, "frames_indices": idx, "total": total, "fps": fps}
+
+
+def process_video(path: str | os.PathLike, processor, budget: VideoBudget, fps: float | None = None) -> dict:
+    """Decode and preprocess one clip: ``pixel_values_videos``, ``video_grid_thw``, ``second_per_grid_ts``."""
+    from transformers.video_utils import VideoMetadata
+
+    vp = processor.video_processor
+    clip = model_frames(path, vp, budget, fps)
+    frames, idx, total, fps = clip["frames"], clip["frames_indices"], clip["total"], clip["fps"]
+    h, w = frames.shape[1:3]
     meta = VideoMetadata(total_num_frames=total, fps=fps, width=w, height=h, duration=total / fps,
                          frames_indices=idx, video_backend="ffmpeg")
-    out = vp(videos=[frames[idx]], video_metadata=[meta], do_sample_frames=False, do_resize=False,
+    out = vp(videos=[frames], video_metadata=[meta], do_sample_frames=False, do_resize=False,
              cap_pixels_per_frame=CAP_PIXELS_PER_FRAME, return_tensors="pt")
     return {
         "pixel_values_videos": out["pixel_values_videos"],

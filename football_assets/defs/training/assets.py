@@ -63,6 +63,7 @@ class LoraAdapterConfig(Config):
     max_frames: Optional[int] = None
     max_pixels: Optional[int] = None
     min_pixels: Optional[int] = None
+    timestamps: Optional[bool] = None  # each frame's time drawn on it (on in the cosmos-reason1-7b preset)
     video_cache_mb: Optional[int] = None
     demo_pretrain_steps: Optional[int] = None  # tiny only: brief vision pretraining on the train split (demo base)
     force: bool = False  # retrain even if nothing changed
