@@ -38,7 +38,7 @@ def _check(result, name="no_f1_regression"):
 def test_evaluation_report_and_regression_gate(eval_layout):
     layout = eval_layout
     meta = read_json(layout.adapter_dir / "train_meta.json")
-    cfg = {**FAST, "max_samples": 2}
+    cfg = {**FAST, "max_samples": 2, "compare_base": True}  # the tiny default skips the base row; asked for here
     first = _materialize([evaluation_report], layout, cfg)
     assert first.success
     check = _check(first)
@@ -81,9 +81,13 @@ def test_evaluation_report_and_regression_gate(eval_layout):
                  headline={**saved["headline"], "micro_f1": 1.0})
     write_json(layout.reports_dir / "evaluation" / "tiny-older" / "report.json", older)
     shutil.copytree(out / "adapter", store.adapter_snapshot(layout, "tiny-older"))
-    again = _materialize([evaluation_report], layout, {**cfg, "f1_margin": 0.0})
+    again = _materialize([evaluation_report], layout, {**FAST, "max_samples": 2, "f1_margin": 0.0})
     check = _check(again)
     assert again.success and check.passed, check.description
+    # by default the tiny base (random language-model weights) is not answered, and the report says so
+    resaved = read_json(out / "report.json")
+    assert "base model without adapter (tiny)" not in resaved["splits"]["test"]
+    assert "not answered" in resaved["base_note"] and "not answered" in (out / "report.md").read_text()
     assert "re-scored on the test split" in check.description and "change +0.0000" in check.description
     assert list((layout.reports_dir / "evaluation" / "previous").glob("tiny-older-*.json"))
 

@@ -248,6 +248,9 @@ class StageConsole:
 def run_downstream(layout: DataLayout, console: StageConsole, poll_s: float = 0.5) -> tuple[bool, str | None]:
     """The downstream graph in one run, its events fed to ``console`` as they arrive; ``(success, run_id)``.
     The run's whole event log is written to ``<data>/logs/<run id>.log``."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the stage line has its own bar; model loading in evaluation would draw another
     tag = {"football/console": uuid.uuid4().hex}
     outcome: dict = {}
 

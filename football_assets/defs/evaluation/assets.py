@@ -4,6 +4,7 @@ predictions on clips nobody has annotated yet (Label Studio pre-annotations). Th
 
 import hashlib
 import json
+from typing import Optional
 
 from dagster import (
     AssetCheckResult,
@@ -33,7 +34,9 @@ SPLITS = AssetKey("sft_splits")
 class EvaluationConfig(Config):
     iou_threshold: float = 0.5  # tIoU at which a predicted event matches a true one
     f1_margin: float = 0.05  # the regression gate fails when micro F1 drops more than this
-    compare_base: bool = True  # also answer the test split with the base model (cached per splits version)
+    # also answer val and test with the base model without adapter (cached per splits version); None: for a real
+    # pretrained base, not for the tiny demo base (random language model weights: it answers nothing)
+    compare_base: Optional[bool] = None
     device: str = "auto"  # auto: cuda (bf16) where a GPU is visible, else cpu (fp32)
     max_new_tokens: int = 0  # 0: the predictor's default
     max_samples: int = 0  # 0: the whole test split
