@@ -44,3 +44,18 @@ def isolated_environment(tmp_path_factory):
             mp.delenv(name, raising=False)
         (base / "dagster_home").mkdir()
         yield base
+
+
+#: Session fixtures that take a minute or more to build (a trained adapter, a Label Studio server, rendered demo
+#: data), most expensive first. ``make test`` runs two pytest-xdist workers (``-n 2 --dist loadgroup`` in
+#: pyproject.toml), each with its own session: every test that uses one of these joins its group, so the fixture
+#: is built on one worker only; any other test stays with its file, so module fixtures are built once too.
+SHARED_FIXTURES = ("trained_root", "label_studio_server", "review_root", "spotter_splits", "demo_splits",
+                   "demo_data_master")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        group = next((name for name in SHARED_FIXTURES if name in used), item.nodeid.split("::")[0])
+        item.add_marker(pytest.mark.xdist_group(group))
