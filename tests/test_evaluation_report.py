@@ -120,3 +120,17 @@ def test_gate_compares_the_previous_adapter_on_the_same_test_split_only(tmp_path
     rep = report.build_report(scoring.score_records(records()), {"model_version": "v-new", "splits_version": "sv2"}, rescored)
     ok, why = gate.regression_gate(rep, rep["previous"], margin=0.05)
     assert ok and "re-scored on the test split of splits sv2" in why and "change +0.5000" in why
+
+
+def test_report_leads_with_what_analyze_gives_and_renders_from_its_json():
+    test_m = scoring.score_records(records(), clip_duration=8.0)
+    rep = report.build_report(test_m, {"model_version": "v-new", "base_model": "tiny", "splits_version": "sv1"},
+                              table={"test": {"all classes": {"micro_f1": 0.2}}})
+    rep["product"] = [{"predictor": "cascade", "default": True, "what": "spotter times, VLM describes", "f1": 0.9},
+                      {"predictor": "VLM only", "default": False, "what": "the VLM on every clip", "f1": 0.4}]
+    # the stored report.json (tolerances become string keys) renders the same way as the report in memory
+    for rep_ in (rep, json.loads(json.dumps(rep))):
+        for text in (render.to_markdown(rep_), render.to_html(rep_)):
+            lead, notes_at, detail = (text.index(s) for s in ("What you get", render.NOTES_TITLE, "Headline, side by side"))
+            assert lead < notes_at < detail, "the product table comes first, then how to read it, then the detail"
+            assert text.index("Regression gate") < lead and text.index("11 of 12 tolerances") > notes_at

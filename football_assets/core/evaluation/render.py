@@ -36,7 +36,7 @@ def _tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     cm = [[lab] + [str(x) for x in row] for lab, row in zip(conf["labels"], conf["matrix"])]
     invalid = [[x["id"], x["task"], x["error"], x["raw"][:120]] for x in m["valid_json"]["invalid_examples"]]
     loose = m["soccernet"]["loose"]
-    per_tol = [[f"{t:g}", _fmt(v), "presence (tolerance above the clip length)"
+    per_tol = [[f"{float(t):g}", _fmt(v), "presence (tolerance above the clip length)"
                 if float(t) in loose.get("presence_tolerances", []) else "timing"]
                for t, v in loose["mAP_per_tolerance"].items()]
     tables = [product_table(report)] if report.get("product") else []
@@ -99,7 +99,11 @@ def _intro(report: dict) -> list[str]:
         f"Previous adapter: {report.get('previous_model_version') or 'none'}"
         + (f" ({(report.get('previous') or {}).get('how')})" if (report.get("previous") or {}).get("how") else "") + ".",
         f"Regression gate: {report.get('gate', {}).get('description', 'not run')}",
-    ] + notes(report)
+    ]
+
+#: The notes come after the report's leading table (what ``analyze`` gives), not before it.
+NOTES_TITLE = "How to read the figures"
+
 
 def notes(report: dict) -> list[str]:
     """How to read the columns and the metrics that measure less than their name says."""
@@ -140,7 +144,10 @@ def notes(report: dict) -> list[str]:
 def to_markdown(report: dict, png_name: str = "confusion.png") -> str:
     lines = [f"# Evaluation report: {report.get('model_version')}", ""]
     lines += [f"- {x}" for x in _intro(report)] + [""]
-    for title, header, rows in _tables(report):
+    tables = _tables(report)
+    for i, (title, header, rows) in enumerate(tables):
+        if i == (1 if report.get("product") else 0):  # what each row is, after the table that leads
+            lines += [f"## {NOTES_TITLE}", ""] + [f"- {x}" for x in notes(report)] + [""]
         esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
         lines += [f"## {title}", "", "| " + " | ".join(map(esc, header)) + " |",
                   "|" + "---|" * len(header)] + ["| " + " | ".join(map(esc, r)) + " |" for r in rows] + [""]
@@ -160,7 +167,9 @@ def to_html(report: dict, png: Path | None = None) -> str:
              "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}</style>",
              f"<h1>Evaluation report: {html.escape(str(report.get('model_version')))}</h1><ul>"]
     parts += [f"<li>{html.escape(x)}</li>" for x in _intro(report)] + ["</ul>"]
-    for title, header, rows in _tables(report):
+    for i, (title, header, rows) in enumerate(_tables(report)):
+        if i == (1 if report.get("product") else 0):
+            parts += [f"<h2>{NOTES_TITLE}</h2><ul>"] + [f"<li>{html.escape(x)}</li>" for x in notes(report)] + ["</ul>"]
         parts.append(f"<h2>{html.escape(title)}</h2><table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
         parts += ["<tr>" + "".join(f"<td>{html.escape(str(c).replace('**', ''))}</td>" for c in r) + "</tr>" for r in rows]
         parts.append("</table>")
