@@ -202,7 +202,7 @@ class StageConsole:
 
     def __init__(self, out=sys.stdout):
         self.out, self.started, self.says, self.bar, self.failed = out, {}, {}, None, {}
-        self.n = len(STAGES)
+        self.n, self.ended = len(STAGES), 0  # stages are numbered in the order they end (independent ones may swap)
 
     def _close_bar(self) -> None:
         if self.bar is not None:
@@ -232,7 +232,8 @@ class StageConsole:
         elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and step in STAGES:
             self._close_bar()
             took = entry.timestamp - self.started.get(step, entry.timestamp)
-            i = list(STAGES).index(step) + 1
+            self.ended += 1
+            i = self.ended
             if kind == DagsterEventType.STEP_SUCCESS:
                 line = f"{i}/{self.n} {STAGES[step]:<19} {self.says.get(step, '')}"
             else:
@@ -241,8 +242,8 @@ class StageConsole:
                 line = f"{i}/{self.n} {STAGES[step]:<19} FAILED: {cause}"
             print(f"{line.rstrip():<78} {took:5.0f} s", file=self.out, flush=True)
         elif kind == DagsterEventType.STEP_SKIPPED and step in STAGES:
-            print(f"{list(STAGES).index(step) + 1}/{self.n} {STAGES[step]:<19} not run (a stage before it failed)",
-                  file=self.out, flush=True)
+            self.ended += 1
+            print(f"{self.ended}/{self.n} {STAGES[step]:<19} not run (a stage before it failed)", file=self.out, flush=True)
 
 
 def run_downstream(layout: DataLayout, console: StageConsole, poll_s: float = 0.5) -> tuple[bool, str | None]:
