@@ -16,6 +16,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TQDM_DISABLE", "1")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # each xdist worker (and the trainers it starts) gets its share of the cores: two workers of two torch threads
+    # each on a 2-core machine oversubscribe it, and torch's CPU kernels then run several times slower
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
 pytest_plugins = [
     "tests.fixtures_evaluation",
