@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 import threading
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, RunsFilter, execute_job, reconstructable
@@ -252,6 +254,11 @@ def run_downstream(layout: DataLayout, console: StageConsole, poll_s: float = 0.
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # the stage line has its own bar; model loading in evaluation would draw another
+    # peft reads transformers' deprecated `is_gradient_checkpointing`; `quiet_peft` hides that FutureWarning around
+    # the call, but `warnings.catch_warnings` is not thread-safe: this thread's polling (Dagster's own catch_warnings
+    # blocks) can restore the filters while the run's thread is inside it. A filter set for the process before the
+    # run thread starts is in every saved copy, so it holds.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     tag = {"football/console": uuid.uuid4().hex}
     outcome: dict = {}
 
@@ -405,6 +412,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-only", action="store_true", help="stop after raw_clips and clips_4fps")
     args = parser.parse_args(argv)
     t0 = time.time()
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        # an ignored SIGTERM (inherited from whatever launched us) passes to every child: Dagster stops its compute
+        # log `tail` processes with SIGTERM and then waited 2 x 30 s for them at the end of the run, and left them
+        # running after it
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     storage = DataDirResource()
     layout = DataLayout.at(storage.root)
     with DagsterInstance.get() as instance:
