@@ -4,6 +4,7 @@ what comes next, in a few lines and without a traceback. Run as the user runs it
 project's dagster.yaml."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,25 @@ def test_summary_names_what_was_built_how_good_and_what_next(tmp_path):
     assert "done in 7 min 01 s" in text and "(tiny-abc)" in text and "report.html" in text
     assert "cascade (what analyze runs)" in text and "0.91" in text and "0.43" in text and "n/a" in text
     assert "make dev" in text and "football-events analyze" in text and "logs/run-1.log" in text
+
+
+def test_a_background_run_keeps_its_children_stoppable(tmp_path):
+    """Started with SIGINT ignored (as `cmd &` in a script or CI starts it), a run that executes Dagster jobs must
+    not leave SIGTERM ignored for its children: Dagster stops its compute-log tails with SIGTERM."""
+    (tmp_path / "sources.yaml").write_text("sources: []\ndemo: {clips: 1, seed: 0}\n")
+    code = ("import signal\nfrom dagster import DagsterInstance\nfrom football_assets.cli import run\n"
+            "from resources import DataDirResource\nimport sys\n"
+            "if sys.argv[1] == 'guard':\n    run.keep_children_stoppable()\n"
+            "with DagsterInstance.get() as instance:\n"
+            "    keys = run.register_partitions(instance, DataDirResource())\n"
+            "    assert not run.ingest_all(keys, 1, instance=instance, progress=False)\n"
+            "print('SIGTERM ignored' if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN else 'SIGTERM handled')\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FOOTBALL_MANIFEST": str(tmp_path / "sources.yaml")}
+    said = {}
+    for mode in ("no guard", "guard"):  # the first shows the problem is real here, the second that the guard fixes it
+        env.update(DAGSTER_HOME=str(make_dagster_home(tmp_path / mode / "home")), FOOTBALL_DATA_DIR=str(tmp_path / mode / "data"))
+        done = subprocess.run([sys.executable, "-c", code, mode], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=600, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        assert done.returncode == 0, done.stdout + done.stderr
+        said[mode] = done.stdout.strip().splitlines()[-1]
+    assert said == {"no guard": "SIGTERM ignored", "guard": "SIGTERM handled"}, said

@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 import uuid
-import warnings
 from pathlib import Path
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, RunsFilter, execute_job, reconstructable
@@ -254,11 +253,6 @@ def run_downstream(layout: DataLayout, console: StageConsole, poll_s: float = 0.
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # the stage line has its own bar; model loading in evaluation would draw another
-    # peft reads transformers' deprecated `is_gradient_checkpointing`; `quiet_peft` hides that FutureWarning around
-    # the call, but `warnings.catch_warnings` is not thread-safe: this thread's polling (Dagster's own catch_warnings
-    # blocks) can restore the filters while the run's thread is inside it. A filter set for the process before the
-    # run thread starts is in every saved copy, so it holds.
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     tag = {"football/console": uuid.uuid4().hex}
     outcome: dict = {}
 
@@ -406,17 +400,22 @@ def summary(layout: DataLayout, seconds: float, run_id: str | None) -> list[str]
     return lines
 
 
+def keep_children_stoppable() -> None:
+    """Started in the background (`cmd &` in a script, CI), SIGINT is ignored, and Dagster maps SIGTERM to SIGINT's
+    handler while it executes, so SIGTERM became ignored too, in every child. Dagster stops its compute-log `tail`
+    processes with SIGTERM: each run then waited 2 x 30 s for them at its end and left them running. So an ignored
+    SIGINT gets Python's default handler back (main thread only)."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="football-events run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=0, help="clips ingested at once (default: the cores)")
     parser.add_argument("--ingest-only", action="store_true", help="stop after raw_clips and clips_4fps")
     args = parser.parse_args(argv)
     t0 = time.time()
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
-        # an ignored SIGTERM (inherited from whatever launched us) passes to every child: Dagster stops its compute
-        # log `tail` processes with SIGTERM and then waited 2 x 30 s for them at the end of the run, and left them
-        # running after it
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    keep_children_stoppable()
     storage = DataDirResource()
     layout = DataLayout.at(storage.root)
     with DagsterInstance.get() as instance:

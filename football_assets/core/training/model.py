@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import os
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -242,12 +241,16 @@ def save_base(model, processor, dest: str | os.PathLike) -> None:
 @contextlib.contextmanager
 def quiet_peft():
     """Around peft's model wrapping (``get_peft_model``, ``PeftModel.from_pretrained``): peft 0.21 reads
-    transformers 5's deprecated ``is_gradient_checkpointing`` property there, which warns on every call.
-    Nothing of ours to change, so that one FutureWarning is not shown (a filter set at import time would not
-    do: Dagster resets the warning filters around the code it loads)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        yield
+    transformers 5's deprecated alias ``is_gradient_checkpointing``, which warns on every call. A warnings filter
+    around the call did not hold: ``catch_warnings`` is not thread-safe, and in ``football-events run`` Dagster's own
+    catch_warnings blocks in the console's polling thread restored the filters mid-call. So the alias answers with
+    the value it would return anyway (``is_activation_checkpointing``) without the warning, once per process."""
+    from transformers import PreTrainedModel
+
+    if not getattr(PreTrainedModel, "_alias_without_warning", False):
+        PreTrainedModel.is_gradient_checkpointing = property(lambda self: self.is_activation_checkpointing)
+        PreTrainedModel._alias_without_warning = True
+    yield
 
 
 def lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.05, target_modules: str | list[str] | None = None,
