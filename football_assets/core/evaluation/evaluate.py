@@ -80,12 +80,13 @@ def evaluate_adapter(layout, adapter_dir: Path | str | None = None, threshold: f
             "calibration": dataclasses.asdict(cal) if cal else None, "stages": info_stages}
 
     base_scores = None
+    tiny_base = get_spec(base).tiny is not None
     if compare_base is None:
-        compare_base = get_spec(base).tiny is None
+        compare_base = not tiny_base
     if not compare_base:
-        info["base_note"] = (f"Base model without adapter: not answered (the {base} base's language model starts "
-                             "from random weights; set compare_base to answer it)." if get_spec(base).tiny is not None
-                             else "Base model without adapter: not answered (compare_base off).")
+        why = (f"the {base} base's language model starts from random weights; set compare_base to answer it"
+               if tiny_base else "compare_base off")
+        info["base_note"] = f"Base model without adapter: not answered ({why})."
     if compare_base:
         bundled = adapter_dir / "base"  # tiny: the demo-pretrained base this very adapter was trained on
         base_id = f"{safe_name(base)}-bundled-{safe_name(version)}" if bundled.is_dir() else safe_name(base)

@@ -105,6 +105,11 @@ def _intro(report: dict) -> list[str]:
 NOTES_TITLE = "How to read the figures"
 
 
+def _notes_before(report: dict) -> int:
+    """Index of the table the notes are placed before: the one after the product table, else the first."""
+    return 1 if report.get("product") else 0
+
+
 def notes(report: dict) -> list[str]:
     """How to read the columns and the metrics that measure less than their name says."""
     m = report["metrics"]
@@ -144,9 +149,8 @@ def notes(report: dict) -> list[str]:
 def to_markdown(report: dict, png_name: str = "confusion.png") -> str:
     lines = [f"# Evaluation report: {report.get('model_version')}", ""]
     lines += [f"- {x}" for x in _intro(report)] + [""]
-    tables = _tables(report)
-    for i, (title, header, rows) in enumerate(tables):
-        if i == (1 if report.get("product") else 0):  # what each row is, after the table that leads
+    for i, (title, header, rows) in enumerate(_tables(report)):
+        if i == _notes_before(report):
             lines += [f"## {NOTES_TITLE}", ""] + [f"- {x}" for x in notes(report)] + [""]
         esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
         lines += [f"## {title}", "", "| " + " | ".join(map(esc, header)) + " |",
@@ -168,7 +172,7 @@ def to_html(report: dict, png: Path | None = None) -> str:
              f"<h1>Evaluation report: {html.escape(str(report.get('model_version')))}</h1><ul>"]
     parts += [f"<li>{html.escape(x)}</li>" for x in _intro(report)] + ["</ul>"]
     for i, (title, header, rows) in enumerate(_tables(report)):
-        if i == (1 if report.get("product") else 0):
+        if i == _notes_before(report):
             parts += [f"<h2>{NOTES_TITLE}</h2><ul>"] + [f"<li>{html.escape(x)}</li>" for x in notes(report)] + ["</ul>"]
         parts.append(f"<h2>{html.escape(title)}</h2><table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
         parts += ["<tr>" + "".join(f"<td>{html.escape(str(c).replace('**', ''))}</td>" for c in r) + "</tr>" for r in rows]
