@@ -15,6 +15,13 @@ LAUNCHERS = ("python", "torchrun", "deepspeed")
 TRAIN_MODULE = "football_assets.core.training.train"
 
 
+#: glibc malloc settings for a trainer on CPU. Above 32 MB glibc serves every allocation with a fresh mmap and
+#: unmaps it on free, so each step's 150 MB logits (answer positions x 152k vocabulary) and their gradients are
+#: page-faulted in again, which cost a fifth of the tiny model's step. Without mmap and trimming, freed memory
+#: is reused (bench/RESULTS.md, "Training"). Environment variables, because glibc reads them at process start.
+CPU_ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(64 * 2**30)}
+
+
 def launch_command(launcher: str, gpus: int, config_path: str | Path, master_port: int = 29533,
                    module: str = TRAIN_MODULE) -> list[str]:
     """The trainer command line (``module``: the LoRA trainer or the spotter's); an unknown launcher or a

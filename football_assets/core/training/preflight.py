@@ -7,10 +7,11 @@ tower and a per-device memory plan; it refuses a plan over the profile's memory 
 tower, and ``modules_to_save`` on an adapter meant for vLLM. It runs as ``football-events train --dry-run``
 and as the first step of the ``lora_adapter`` asset, so a run that cannot fit fails in seconds.
 
-Memory model (bytes per device; B = batch per device, T = tokens per sample, w = 2 in bf16, 4 in fp32):
+Memory model (bytes per device; B = batch per device, T = tokens per sample; w = 2 for activations under bf16
+(weights or autocast), 4 in fp32; weights and their gradients take their ``dtype``'s width):
 
-* frozen weights: frozen params x w;
-* LoRA: trainable params x (w working copy + 16 for fp32 grads, master weights and Adam m, v), the 16
+* frozen weights: frozen params x their width;
+* LoRA: trainable params x (working copy in the weights' width + 16 for fp32 grads, master weights and Adam m, v), the 16
   divided over the processes under ZeRO-2;
 * activations with gradient checkpointing: each layer's input (L x B x T x hidden x w) plus one layer
   recomputed in backward (q, k, v, o, norms, the MLP's gate/up/act/product: B x T x (6 hidden + 2 kv +
@@ -161,8 +162,8 @@ def plan(values: dict, profile: str, processes: int = 1, budget_gb: float | None
     text = text_tokens()
     T = tok["video"] + text
     B = int(values["per_device_train_batch_size"])
-    bf16 = bool(values.get("bf16")) or values.get("dtype") == "bfloat16"
-    w = 2 if bf16 else 4
+    wb = 2 if values.get("dtype") == "bfloat16" else 4  # weights (and their gradients)
+    w = 2 if values.get("bf16") or wb == 2 else 4  # activations and logits: bf16 under autocast
     tc, vc = config.text_config, config.vision_config
     H, I, L, V = tc.hidden_size, tc.intermediate_size, tc.num_hidden_layers, tc.vocab_size
     kv = tc.num_key_value_heads * (H // tc.num_attention_heads)
@@ -172,12 +173,12 @@ def plan(values: dict, profile: str, processes: int = 1, budget_gb: float | None
     layer_inputs = L * B * T * H * w
     ckpt = bool(values.get("gradient_checkpointing"))
     mem = {
-        "frozen_weights": params["frozen"] * w,
-        "lora_and_optimizer": params["trainable"] * (w + 16 / shard),
+        "frozen_weights": params["frozen"] * wb,
+        "lora_and_optimizer": params["trainable"] * (wb + 16 / shard),
         "activations": layer_inputs + per_layer if ckpt else L * per_layer,
         "logits": B * min(ANSWER_TOKENS, T) * V * (w + 4 + 4),
         "vision_forward": B * tok["patches"] * (3 * vc.hidden_size + 2 * vc.intermediate_size + tok["pixel_dim"]) * w,
-        "deepspeed_buckets": deepspeed_bucket_elements(values.get("deepspeed")) * w,
+        "deepspeed_buckets": deepspeed_bucket_elements(values.get("deepspeed")) * wb,
         "cuda_context": CUDA_CONTEXT_GB * GB if budget_gb else 0.0,
     }
     sub = sum(mem.values())

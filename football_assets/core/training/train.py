@@ -53,8 +53,7 @@ def prepare_model(cfg: TrainConfig, base_copy: Path | None = None, before_peft=N
 
     from football_assets.core.training.model import describe, load_base, lora_config, quiet_peft
 
-    dtype = "bfloat16" if cfg.bf16 else cfg.dtype
-    model, processor = load_base(cfg.model, load_from or cfg.model_path, dtype=dtype, attn_implementation=cfg.attn_implementation)
+    model, processor = load_base(cfg.model, load_from or cfg.model_path, dtype=cfg.dtype, attn_implementation=cfg.attn_implementation)
     if before_peft is not None:
         before_peft(model, processor)
     if base_copy is not None and not load_from:

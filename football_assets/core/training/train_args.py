@@ -32,7 +32,7 @@ class TrainConfigError(ValueError):
 class ModelArguments:
     model: str = "tiny"  # a name in model.MODELS
     model_path: Optional[str] = None  # local weights directory (e.g. Cosmos-Reason1-7B); refused for tiny
-    dtype: str = "float32"  # base weights' dtype (the GPU profile sets bfloat16)
+    dtype: str = "float32"  # base weights' dtype (the GPU profile sets bfloat16); ``bf16`` is autocast on top
     attn_implementation: Optional[str] = None
     demo_pretrain_steps: int = 0  # tiny only: demo vision pretraining before LoRA (demo_pretrain.py)
 
@@ -73,6 +73,17 @@ TRAINER_DEFAULTS: dict = {
 }
 
 OURS = (ModelArguments, LoraArguments, DataArguments)
+
+
+def bf16_native(on_gpu: bool) -> bool:
+    """Whether bf16 autocast runs natively here: on a GPU, or on a CPU whose oneDNN has bf16 kernels
+    (AVX-512 BF16 / AMX). Elsewhere autocast would emulate bf16 and run slower than fp32, so ``bf16`` is
+    then ignored and the run is fp32."""
+    if on_gpu:
+        return True
+    import torch
+
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def _training_fields() -> set[str]:
@@ -184,7 +195,7 @@ class TrainConfig:
 
         names = _training_fields()
         t = {k: v for k, v in self.__dict__.items() if k in names}
-        t.update(output_dir=str(Path(self.output_dir) / "checkpoints"), bf16=bool(t.get("bf16")) and on_gpu,
+        t.update(output_dir=str(Path(self.output_dir) / "checkpoints"), bf16=bool(t.get("bf16")) and bf16_native(on_gpu),
                  use_cpu=not on_gpu, data_seed=t.get("seed", 0),
                  ddp_backend=None if on_gpu or environment.world_size() == 1 else "gloo")
         # transformers 5 names it activation checkpointing; non-reentrant needs no input that requires grad

@@ -15,6 +15,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, Failure, MetadataValue, PipesMessageReader, PipesSubprocessClient
 from dagster_pipes import PipesDefaultMessageWriter
 
+from football_assets.core.training.launch import CPU_ALLOCATOR_ENV
 from football_assets.core.training.progress import TRAINER_LOG
 from resources import environment
 
@@ -75,8 +76,9 @@ def run_trainer(context: AssetExecutionContext, command: list[str], output_dir: 
     """Run ``command`` under ``PipesSubprocessClient``; return the materialization metadata it reported.
 
     On the ``cpu`` profile DeepSpeed is told its accelerator (``DS_ACCELERATOR=cpu``) instead of guessing it
-    with a warning on the console."""
-    env = environment.child_env(REPO_ROOT, **({"DS_ACCELERATOR": "cpu"} if profile == "cpu" else {}))
+    with a warning on the console, and malloc keeps freed memory for reuse (``launch.CPU_ALLOCATOR_ENV``)."""
+    cpu = {"DS_ACCELERATOR": "cpu", **CPU_ALLOCATOR_ENV} if profile == "cpu" else {}
+    env = environment.child_env(REPO_ROOT, **cpu)
     context.log.info(f"launching: {' '.join(command)}")
     with warnings.catch_warnings():
         # Dagster's own PipesSubprocessClient calls its preview API `PipesMessageReader.expected_writer_count`
