@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -337,6 +338,8 @@ _UTF8_TAIL = 3
 
 
 _VOCABS: dict[tuple[str, int], tuple] = {}
+#: tokenizer object -> its content hash: serialising a 152k vocabulary to hash it takes ~0.1 s, once per object
+_CONTENT_KEYS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _vocab(tokenizer, vocab_size: int):
@@ -344,7 +347,10 @@ def _vocab(tokenizer, vocab_size: int):
     process: each id's text (None for special tokens); the ids whose text has a digit or '.' (times), a cut
     character (partial UTF-8), a ',' or '{' (may open an event); a text -> id map for forcing, the longest
     token text; xgrammar's compiler and tokenizer info."""
-    key = (hashlib.sha1(tokenizer.backend_tokenizer.to_str().encode()).hexdigest(), vocab_size)
+    content = _CONTENT_KEYS.get(tokenizer)
+    if content is None:
+        content = _CONTENT_KEYS[tokenizer] = hashlib.sha1(tokenizer.backend_tokenizer.to_str().encode()).hexdigest()
+    key = (content, vocab_size)
     if key not in _VOCABS:
         _VOCABS[key] = _build_vocab(tokenizer, vocab_size)
     return _VOCABS[key]
