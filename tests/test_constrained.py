@@ -177,3 +177,28 @@ def test_an_untrained_model_answers_every_task_in_format(tmp_path):
     pred.constrain = False  # without the constraint the same model writes no valid events answer
     with pytest.raises(prompts.AnswerParseError):
         prompts.parse_events(pred.generate_scored(clips[0]["path"], max_new_tokens=40).text)
+
+
+def test_a_batch_answers_as_each_request_alone(tmp_path):
+    """``generate_scored_many`` (left-padded prompts of different lengths, one constraint and budget per row)
+    gives each request the answer and log probabilities it gets alone; free decoding keeps each row's budget."""
+    from football_assets.core.inference.predictor import EventPredictor, Request
+    from football_assets.core.layout import DataLayout
+    from tests.fixtures_training import make_demo_clips
+
+    clips = make_demo_clips(DataLayout(tmp_path / "data"), n=2)
+    pred = EventPredictor("tiny")
+    requests = [Request(clips[0]["path"], instruction=None, max_new_tokens=48),
+                Request(clips[1]["path"], instruction=prompts.grounding_question("Goal"), max_new_tokens=24),
+                Request(clips[0]["path"], instruction=prompts.free_grounding_question("When does a corner happen?"),
+                        max_new_tokens=40),
+                Request(clips[1]["path"], instruction=prompts.events_instruction(True), max_new_tokens=64)]
+    for constrain in (True, False):
+        pred.constrain = constrain
+        alone = [pred.generate_scored(r.video_path, r.fps, r.instruction, r.max_new_tokens) for r in requests]
+        together = pred.generate_scored_many(requests, batch_size=len(requests))
+        for r, a, b in zip(requests, alone, together):
+            assert b.text == a.text and b.token_ids == a.token_ids and b.prompt_length == a.prompt_length
+            assert b.logprobs == pytest.approx(a.logprobs, abs=1e-4)
+            assert len(b.token_ids) <= (r.max_new_tokens if not constrain else 10**6)
+    assert len({a.prompt_length for a in alone}) > 1  # the prompts really were padded

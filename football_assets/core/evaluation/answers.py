@@ -49,21 +49,23 @@ def run_predictor(predictor, samples: Sequence[dict], max_new_tokens: int | None
                   progress: Callable[[int, int], None] | None = None, tokenizer=None) -> list[dict]:
     """Greedy answers of ``predictor`` (a ``predictor.Predictor``) to every sample, with the training prompt,
     and for events answers each event's confidence from the same decode. Answers are capped at
-    ``max_new_tokens``, else (given the model's ``tokenizer``) at ``answer_budgets``."""
+    ``max_new_tokens``, else (given the model's ``tokenizer``) at ``answer_budgets``. Samples go to the
+    predictor ``BATCH_SIZE`` at a time (``generate_scored_many``)."""
+    from football_assets.core.inference.predictor import BATCH_SIZE, Request
+
     budgets = {} if max_new_tokens or tokenizer is None else answer_budgets(tokenizer, samples)
     records = []
-    for i, s in enumerate(samples):
-        kwargs = {"fps": float(s.get("fps", 4)), "instruction": user_instruction(s)}
-        if max_new_tokens or s["task"] in budgets:
-            kwargs["max_new_tokens"] = max_new_tokens or budgets[s["task"]]
-        rec = {"id": s["id"], "clip_id": s["clip_id"], "task": s["task"], "target": s["target"]}
-        ans = predictor.generate_scored(s["video"], **kwargs)
-        rec["raw"] = ans.text
-        if s["task"] == "events":
-            out = confidence.score_answer(ans)
-            rec["scores"] = [{k: e[k] for k in ("raw_logp", "raw_confidence", "time_confidence")} for e in out["events"]]
-            rec["answer_confidence"] = out["answer_confidence"]
-        records.append(rec)
-        if progress:
-            progress(i + 1, len(samples))
+    for start in range(0, len(samples), BATCH_SIZE):
+        chunk = samples[start:start + BATCH_SIZE]
+        requests = [Request(s["video"], float(s.get("fps", 4)), user_instruction(s),
+                            max_new_tokens or budgets.get(s["task"], Request.max_new_tokens)) for s in chunk]
+        for s, ans in zip(chunk, predictor.generate_scored_many(requests)):
+            rec = {"id": s["id"], "clip_id": s["clip_id"], "task": s["task"], "target": s["target"], "raw": ans.text}
+            if s["task"] == "events":
+                out = confidence.score_answer(ans)
+                rec["scores"] = [{k: e[k] for k in ("raw_logp", "raw_confidence", "time_confidence")} for e in out["events"]]
+                rec["answer_confidence"] = out["answer_confidence"]
+            records.append(rec)
+            if progress:
+                progress(len(records), len(samples))
     return records

@@ -11,8 +11,9 @@ calibrated by the adapter's ``calibration.json`` when the evaluation has fitted 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from football_assets.core import prompts
 from football_assets.core.inference import calibration as calib
@@ -20,6 +21,22 @@ from football_assets.core.inference import confidence, constrained
 from football_assets.core.training.model import get_spec, load_base
 from football_assets.core.training.train_args import model_budget
 from football_assets.core.training.video_inputs import VideoBudget, VideoCache, build_prompt_inputs
+
+
+@dataclass(frozen=True)
+class Request:
+    """One question to a predictor: a clip, its frame rate, the instruction (None: the events one) and the
+    answer's token budget."""
+
+    video_path: str | Path
+    fps: float = 4.0
+    instruction: str | None = None
+    max_new_tokens: int = 256
+
+
+#: answers decoded together by ``EventPredictor.generate_scored_many``: one LM-head read serves the whole batch
+#: (on CPU the tiny model's 152k-row head is most of a decode step), at the cost of left padding
+BATCH_SIZE = 8
 
 
 class Predictor(Protocol):
@@ -34,6 +51,9 @@ class Predictor(Protocol):
     def generate_scored(self, video_path: str | Path, fps: float = 4.0, instruction: str | None = None,
                         max_new_tokens: int = 256) -> confidence.ScoredAnswer:
         """The raw answer to ``instruction`` with per-token log probabilities."""
+
+    def generate_scored_many(self, requests: Sequence[Request]) -> list[confidence.ScoredAnswer]:
+        """``generate_scored`` of each request, in order (the evaluation's many samples)."""
 
     def forget(self, video_path: str | Path) -> None:
         """Drop what was cached for ``video_path`` (a window seen once)."""
@@ -107,28 +127,49 @@ class EventPredictor:
         format the instruction asks for (``constrained.answer_format``; times within the clip), so the answer
         always parses, and the log probabilities are those of the constrained distribution the tokens were
         chosen from (the raw logits renormalised over the allowed tokens; see ``confidence``)."""
+        return self._generate([Request(video_path, fps, instruction, max_new_tokens)])[0]
+
+    def generate_scored_many(self, requests: Sequence[Request], batch_size: int = BATCH_SIZE) -> list[confidence.ScoredAnswer]:
+        """``generate_scored`` of each request, decoded ``batch_size`` at a time (left-padded prompts, each
+        answer with its own constraint and budget)."""
+        out: list[confidence.ScoredAnswer] = []
+        for i in range(0, len(requests), batch_size):
+            out += self._generate(list(requests[i:i + batch_size]))
+        return out
+
+    def _generate(self, requests: list[Request]) -> list[confidence.ScoredAnswer]:
         import torch
         from transformers import LogitsProcessorList
 
-        inputs = self.inputs(video_path, fps, instruction)
         tok = self.processor.tokenizer
         eos = tok.convert_tokens_to_ids("<|im_end|>")
-        fmt = constrained.answer_format(instruction, self.cache.get(str(video_path), fps).get("duration")) if self.constrain else None
-        rule = None
-        if fmt is not None:
-            vocab = self.model.get_output_embeddings().weight.shape[0]
-            rule = constrained.AnswerConstraint(fmt, tok, vocab, max_new_tokens, eos)
-            max_new_tokens = rule.max_new
+        vocab = self.model.get_output_embeddings().weight.shape[0]
+        rows, rules, budgets = [], [], []
+        for r in requests:
+            rows.append(self.inputs(r.video_path, r.fps, r.instruction))
+            fmt = (constrained.answer_format(r.instruction, self.cache.get(str(r.video_path), r.fps).get("duration"))
+                   if self.constrain else None)
+            rule = constrained.AnswerConstraint(fmt, tok, vocab, r.max_new_tokens, eos) if fmt is not None else None
+            rules.append(rule)
+            budgets.append(rule.max_new if rule else r.max_new_tokens)
+        inputs = left_padded(rows, tok.pad_token_id)
         with torch.no_grad():
-            out = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+            out = self.model.generate(**inputs, max_new_tokens=max(budgets), do_sample=False,
                                       eos_token_id=eos, pad_token_id=tok.pad_token_id,
-                                      logits_processor=LogitsProcessorList([rule] if rule else []),
+                                      logits_processor=LogitsProcessorList([RowConstraints(rules, eos)]),
                                       return_dict_in_generate=True, output_logits=True)
         n_prompt = inputs["input_ids"].shape[1]
-        ids = out.sequences[0, n_prompt:].tolist()
-        logprobs = confidence.token_logprobs(out.logits, ids, rule.allowed if rule else None)
-        text, spans = confidence.char_spans(tok, ids)
-        return confidence.ScoredAnswer(text, ids, logprobs, spans, prompt_length=n_prompt)
+        answers = []
+        for b, rule in enumerate(rules):
+            ids = out.sequences[b, n_prompt:].tolist()[:budgets[b]]  # a longer batch-mate decodes on: its budget
+            if eos in ids:
+                ids = ids[:ids.index(eos) + 1]
+            logprobs = confidence.token_logprobs([step[b:b + 1] for step in out.logits[:len(ids)]], ids,
+                                                 rule.allowed if rule else None)
+            text, spans = confidence.char_spans(tok, ids)
+            answers.append(confidence.ScoredAnswer(text, ids, logprobs, spans,
+                                                   prompt_length=int(inputs["attention_mask"][b].sum())))
+        return answers
 
     def generate(self, video_path: str | Path, fps: float = 4.0, instruction: str | None = None,
                  max_new_tokens: int = 256) -> str:
@@ -154,3 +195,47 @@ class EventPredictor:
     def forget(self, video_path: str | Path) -> None:
         """Drop the decoded frames of ``video_path`` from the in-memory cache (a window is seen once)."""
         self.cache.forget(str(video_path))
+
+
+def left_padded(rows: list[dict], pad_token_id: int) -> dict:
+    """One ``generate`` input from per-request inputs (``EventPredictor.inputs``): prompts left-padded to one
+    length (masked out; Qwen2.5-VL's rope positions follow the attention mask), videos concatenated in order."""
+    import torch
+
+    if len(rows) == 1:
+        return rows[0]
+    n = max(r["input_ids"].shape[1] for r in rows)
+
+    def pad(key, value):
+        return torch.cat([torch.nn.functional.pad(r[key], (n - r[key].shape[1], 0), value=value) for r in rows])
+
+    return {"input_ids": pad("input_ids", pad_token_id), "attention_mask": pad("attention_mask", 0),
+            "mm_token_type_ids": pad("mm_token_type_ids", 0),
+            "pixel_values_videos": torch.cat([r["pixel_values_videos"] for r in rows]),
+            "video_grid_thw": torch.cat([r["video_grid_thw"] for r in rows]),
+            "second_per_grid_ts": torch.cat([r["second_per_grid_ts"].reshape(-1) for r in rows])}
+
+
+class RowConstraints:
+    """A transformers logits processor over a batch: each row's own ``constrained.AnswerConstraint`` until the
+    row has ended (its ``<|im_end|>``; ``generate`` pads it after that). Rows without one decode freely; their
+    budget is applied when the answer is read (``EventPredictor._generate``)."""
+
+    def __init__(self, rules: list, eos_token_id: int):
+        self.rules, self.eos = rules, eos_token_id
+        self.prompt_len: int | None = None
+        self.ended = [False] * len(rules)
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        if self.prompt_len is None:
+            self.prompt_len = input_ids.shape[1]
+        made = input_ids.shape[1] - self.prompt_len
+        if not any(self.rules):
+            return scores
+        rows = []
+        for b, rule in enumerate(self.rules):
+            self.ended[b] = self.ended[b] or (made > 0 and int(input_ids[b, -1]) == self.eos)
+            rows.append(rule(input_ids[b:b + 1], scores[b:b + 1]) if rule is not None and not self.ended[b] else scores[b:b + 1])
+        return torch.cat(rows)
