@@ -19,8 +19,9 @@ from football_assets.core import prompts
 from football_assets.core.dataset import store
 from football_assets.core.evaluation import baselines, scoring
 from football_assets.core.fsutil import write_json
-from football_assets.core.inference.predictor import EventPredictor
+from football_assets.core.inference.predictor import EventPredictor, Request
 from football_assets.core.metrics import detection_scores, presence_scores
+from football_assets.core.training.launch import CPU_ALLOCATOR_ENV
 from football_assets.defs.training.assets import LoraAdapterConfig, build_train_config
 from resources.gpu import GpuResource
 from tests.fixtures_dataset import DemoData, make_splits_from
@@ -39,7 +40,7 @@ def test_default_training_learns_the_demo_event_classes(tmp_path):
                              store.load_latest(data.layout))
     cfg_path = tmp_path / "train_config.json"
     write_json(cfg_path, cfg.__dict__)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **CPU_ALLOCATOR_ENV, "PYTHONPATH": str(ROOT)}  # as the asset launches it on the cpu profile
     done = subprocess.run([sys.executable, "-m", "football_assets.core.training.train", "--config", str(cfg_path)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -48,8 +49,9 @@ def test_default_training_learns_the_demo_event_classes(tmp_path):
     held_out = [s for name in ("val", "test") for s in splits[name] if s["task"] == "events"]
     assert len(held_out) >= 16
     pairs, answers = [], set()
-    for s in held_out:
-        text = predictor.generate(s["video"], s["fps"], max_new_tokens=200)
+    replies = predictor.generate_scored_many([Request(s["video"], s["fps"], max_new_tokens=200) for s in held_out])
+    for s, reply in zip(held_out, replies):
+        text = reply.text
         answers.add(text)
         try:
             predicted = prompts.parse_events(text)

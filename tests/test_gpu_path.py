@@ -201,9 +201,13 @@ def test_tiny_defaults_are_the_demo_settings(demo_splits, tmp_path):
     want = {"model": "tiny", "learning_rate": 2e-3, "num_train_epochs": 10.0, "lora_r": 64, "lora_alpha": 128,
             "lora_dropout": 0.0, "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1,
             "demo_pretrain_steps": 300, "save_steps": 1000, "lr_scheduler_type": "cosine", "warmup_steps": 0.05,
-            "seed": 0, "modules_to_save": ["merger", "embed_tokens", "lm_head"], "max_frames": 32, "bf16": False,
+            "seed": 0, "modules_to_save": ["merger", "embed_tokens", "lm_head"], "max_frames": 32, "bf16": True,
             "gradient_checkpointing": False, "deepspeed": None, "dtype": "float32", "model_path": None}
     assert {k: cfg.to_dict()[k] for k in want} == want
+    # bf16 is autocast over fp32 weights, on this CPU only where it has bf16 kernels
+    from football_assets.core.training.train_args import bf16_native
+
+    assert cfg.parse(on_gpu=False)[-1].bf16 is bf16_native(False)
     training = cfg.parse(on_gpu=False)[-1]
     assert training.learning_rate == 2e-3 and training.num_train_epochs == 10.0 and training.warmup_steps == 0.05
     assert training.output_dir.endswith("checkpoints") and training.report_to in ([], "none", ["none"])

@@ -66,6 +66,12 @@ class MBConv(nn.Module):
         return x + h if self.skip else h
 
 
+def _contiguous_state(module, state_dict, prefix, local_metadata) -> None:
+    for key, value in state_dict.items():
+        if key.startswith(prefix) and isinstance(value, torch.Tensor) and not value.is_contiguous():
+            state_dict[key] = value.contiguous()
+
+
 class EfficientNetLite0(nn.Module):
     """``features`` (B, 3, H, W) normalised -> (B, 1280) pooled head features; ``forward`` adds the
     ImageNet classifier (1000 logits). ``spatial`` > (1, 1) pools the head to a grid instead (where on the
@@ -87,8 +93,10 @@ class EfficientNetLite0(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(spatial)
         self.out_dim = HEAD * spatial[0] * spatial[1]
         # channels-last weights and inputs: oneDNN's depthwise and 1x1 convolutions run ~1.8x faster on CPU
-        # with the same results (to 1e-5); a state dict loaded later keeps these strides
+        # with the same results (to 1e-5); a state dict loaded later keeps these strides, and one taken (to save)
+        # is made contiguous, as safetensors requires
         self.to(memory_format=torch.channels_last)
+        self.register_state_dict_post_hook(_contiguous_state)
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=torch.channels_last)
