@@ -110,6 +110,35 @@ def cascade_table(comparisons: list[dict]) -> list[str]:
     return lines
 
 
+def free_decoding(data_dir: Path) -> dict:
+    """The adapter just evaluated, answering the same test samples without the answer constraint, scored as
+    the report scores its test column: what constrained decoding changes (valid answers, event F1)."""
+    sys.path.insert(0, str(ROOT))
+    from football_assets.core.dataset.store import load_latest
+    from football_assets.core.evaluation import baselines
+    from football_assets.core.evaluation.answers import free_text_samples, run_predictor
+    from football_assets.core.evaluation.scoring import headline, scorer
+    from football_assets.core.inference.analyze import load_predictor
+    from football_assets.core.layout import DataLayout
+
+    layout = DataLayout.at(data_dir)
+    latest = load_latest(layout)
+    test = list(latest["test"]) + free_text_samples(list(latest["test"]))
+    predictor, _, _ = load_predictor(layout.adapter_dir, None, None)
+    predictor.constrain = False
+    records = run_predictor(predictor, test, None, None, predictor.processor.tokenizer)
+    h = headline(scorer(0.5, test, baselines.fit_priors(latest["train"]))(records))
+    return {"micro_f1": h["micro_f1"], "valid_json_rate": h["valid_json_rate"]}
+
+
+def free_table(reports: list[dict], free: list[dict]) -> list[str]:
+    """Markdown rows: constrained (the report's test column) vs free decoding of the same adapters."""
+    lines = ["| test figure | constrained (as shipped) | free decoding |", "|---|---|---|"]
+    for key, label in (("micro_f1", "event F1 @ tIoU 0.5"), ("valid_json_rate", "valid answers")):
+        lines.append(f"| {label} | {spread([r['headline'].get(key) for r in reports])} | {spread([f[key] for f in free])} |")
+    return lines
+
+
 def write_results(body: str) -> None:
     path = ROOT / "bench" / "RESULTS.md"
     old = path.read_text() if path.exists() else "# Benchmarks\n"
@@ -129,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pretrain-steps", type=int, default=None, help="demo vision pretraining steps; default: the asset's")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality")
     p.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    p.add_argument("--free-decoding", action="store_true",
+                   help="also answer each seed's test samples without the answer constraint (what it changes)")
     p.add_argument("--reuse", action="store_true",
                    help="keep --out's ingested clips and splits from an earlier run (skip ingest); models and reports are redone")
     args = p.parse_args(argv)
@@ -153,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         materialize("annotations,sft_splits", env, log)
         print(f"ingest + annotations + splits: {time.time() - t0:.0f} s ({args.clips} clips)", flush=True)
 
-    reports, comparisons, times = [], [], []
+    reports, comparisons, times, free = [], [], [], []
     for seed in args.seeds:
         t1 = time.time()
         cfg = {"seed": seed}
@@ -171,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         cmp_path = reports_dir / (reports_dir / "LATEST").read_text().strip() / "spotter_comparison.json"
         comparisons.append(json.loads(cmp_path.read_text()) if cmp_path.exists() else {"reason": "no comparison written"})
         times.append(time.time() - t1)
+        if args.free_decoding:
+            free.append(free_decoding(out / "data"))
+            print(f"seed {seed}: free decoding on test: {free[-1]}", flush=True)
         h, v = rep["headline"], rep["val_headline"]
         print(f"seed {seed}: {rep['model_version']} event F1 val {v['micro_f1']:.3f} / test {h['micro_f1']:.3f}, "
               f"presence F1 val {v['presence_f1']:.3f} / test {h['presence_f1']:.3f} ({times[-1]:.0f} s)", flush=True)
@@ -195,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         "it timed the event)):",
         "",
         *cascade_table(comparisons),
+        *(["", "Constrained decoding (the answer format, times in the clip, end after start) vs free decoding, the same "
+            "adapters on the same test samples:", "", *free_table(reports, free)] if free else []),
     ])
     print("\n" + body)
     if not args.no_write:

@@ -5,7 +5,8 @@
         --pretrain-steps 0 --max-samples 6 --results /tmp/RESULTS.md                 # a quick check that it runs
 
 For each seed and setting it trains a tiny adapter on the splits' train.jsonl with the project's trainer
-(``python -m football_assets.core.training.train``: the tiny preset's settings but the seed, ``timestamps``
+(``python -m football_assets.core.training.train``: the tiny preset on the ``cpu`` profile, as ``make run``
+trains it, but the seed, ``timestamps``
 and what the options set) and answers val (its samples and the free-text grounding questions its
 descriptions give) the way the ``evaluation_report`` asset does: ``run_predictor`` on the adapter as
 ``load_predictor`` loads it, a calibration fitted on those val answers, ``scoring`` and its headline figures.
@@ -47,8 +48,12 @@ FIGURES = (
 
 def train(splits_dir: Path, out: Path, seed: int, timestamps: bool, args) -> Path:
     """A tiny adapter trained by the project's trainer in its own process; its directory."""
-    cfg = {"model": "tiny", "splits_dir": str(splits_dir), "splits_version": splits_dir.name, "output_dir": str(out),
-           "seed": seed, "timestamps": timestamps}
+    from football_assets.core.training.launch import CPU_ALLOCATOR_ENV
+    from football_assets.core.training.presets import profile_values
+
+    # the cpu profile's settings (bf16 autocast where native) and allocator, as make run's lora_adapter trains
+    cfg = {**profile_values("cpu"), "model": "tiny", "splits_dir": str(splits_dir), "splits_version": splits_dir.name,
+           "output_dir": str(out), "seed": seed, "timestamps": timestamps}
     for key, value in (("num_train_epochs", args.epochs), ("max_steps", args.max_steps),
                        ("demo_pretrain_steps", args.pretrain_steps)):
         if value is not None:
@@ -57,7 +62,7 @@ def train(splits_dir: Path, out: Path, seed: int, timestamps: bool, args) -> Pat
         cfg["save_steps"] = max(args.max_steps, 1)  # a short run writes no midway checkpoint
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(cfg, indent=2))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **CPU_ALLOCATOR_ENV, "PYTHONPATH": str(ROOT)}
     with open(out / "bench.log", "w") as log:
         done = subprocess.run([sys.executable, "-m", "football_assets.core.training.train", "--config", str(out / "config.json")],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

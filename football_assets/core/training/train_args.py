@@ -83,6 +83,8 @@ def bf16_native(on_gpu: bool) -> bool:
         return True
     import torch
 
+    # torch (2.14) has no public question for this; the oneDNN op it uses itself to pick bf16 kernels answers
+    # it (tests/test_gpu_path.py fails if it goes away)
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
