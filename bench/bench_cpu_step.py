@@ -70,7 +70,9 @@ def child(splits_dir: str, steps: int, bf16: bool, out: str) -> None:
     trainer = AnswerLossTrainer(model=model, args=args, train_dataset=ds, callbacks=[Timer()],
                                 data_collator=Collator(processor.tokenizer.pad_token_id))
     trainer.train()
-    Path(out).write_text(json.dumps({"times": times, "bf16": bool(args.bf16)}))
+    from football_assets.core.training.progress import peak_memory_mb
+
+    Path(out).write_text(json.dumps({"times": times, "bf16": bool(args.bf16), "peak_mb": peak_memory_mb()}))
 
 
 def write_results(text: str) -> None:
@@ -113,20 +115,22 @@ def main() -> None:
                        env=env, check=True, stdout=subprocess.DEVNULL)
         r = json.loads(out.read_text())
         med = statistics.median(r["times"][a.warmup:])
-        rows.append((name, med, r["bf16"]))
-        print(f"{name}: {med * 1000:.0f} ms/step (autocast {'on' if r['bf16'] else 'off'})", flush=True)
+        rows.append((name, med, r["bf16"], r["peak_mb"]))
+        print(f"{name}: {med * 1000:.0f} ms/step, peak RSS {r['peak_mb'] / 1024:.1f} GB (autocast {'on' if r['bf16'] else 'off'})",
+              flush=True)
     base = rows[0][1]
     import torch
 
-    table = "\n".join(f"| {name} | {med * 1000:.0f} ms | {base / med:.2f}x |" + (" autocast off: no native bf16 here |" if
-                      "bf16" in name and not on else " |") for name, med, on in rows)
+    table = "\n".join(f"| {name} | {med * 1000:.0f} ms | {base / med:.2f}x | {peak / 1024:.1f} GB |"
+                      + (" autocast off: no native bf16 here |" if "bf16" in name and not on else " |")
+                      for name, med, on, peak in rows)
     write_results(f"""
 `bench/bench_cpu_step.py --steps {a.steps}` ({time.strftime('%Y-%m-%d')}): the tiny preset on the `cpu` profile (batch 4,
 answer-only logits over the real 152,064-token vocabulary), {torch.get_num_threads()} torch threads, median step of
 {a.steps - a.warmup} (the first {a.warmup} not counted), each variant in its own process, one after another.
 
-| variant | median step | speed-up vs fp32 | note |
-|---|---|---|---|
+| variant | median step | speed-up vs fp32 | peak RSS | note |
+|---|---|---|---|---|
 {table}
 
 Why: the step is bound by the LM head over the 152k vocabulary (its ~150 MB logits and their gradients, and
