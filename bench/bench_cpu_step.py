@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.results import write_section  # noqa: E402
 
 VARIANTS = (("fp32", False, False), ("fp32 + allocator", False, True), ("bf16 autocast + allocator", True, True))
 
@@ -75,17 +76,6 @@ def child(splits_dir: str, steps: int, bf16: bool, out: str) -> None:
     Path(out).write_text(json.dumps({"times": times, "bf16": bool(args.bf16), "peak_mb": peak_memory_mb()}))
 
 
-def write_results(text: str) -> None:
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text()
-    section = "## CPU training step\n\n" + text.strip() + "\n"
-    if "## CPU training step" in old:
-        new = re.sub(r"## CPU training step\n.*?(?=\n## |\Z)", section, old, flags=re.S)
-    else:
-        new = old.rstrip() + "\n\n" + section
-    path.write_text(new)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--splits-dir")
@@ -124,7 +114,7 @@ def main() -> None:
     table = "\n".join(f"| {name} | {med * 1000:.0f} ms | {base / med:.2f}x | {peak / 1024:.1f} GB |"
                       + (" autocast off: no native bf16 here |" if "bf16" in name and not on else " |")
                       for name, med, on, peak in rows)
-    write_results(f"""
+    write_section("CPU training step", f"""
 `bench/bench_cpu_step.py --steps {a.steps}` ({time.strftime('%Y-%m-%d')}): the tiny preset on the `cpu` profile (batch 4,
 answer-only logits over the real 152,064-token vocabulary), {torch.get_num_threads()} torch threads, median step of
 {a.steps - a.warmup} (the first {a.warmup} not counted), each variant in its own process, one after another.

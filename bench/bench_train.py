@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from transformers import Trainer, TrainerCallback  # noqa: E402
 
+from bench.results import write_section  # noqa: E402
 from football_assets.core.training.train import Collator, SFTDataset, TrainConfig, load_samples, prepare_model, training_arguments  # noqa: E402
 from football_assets.core.training.video_inputs import VideoCache  # noqa: E402
 
@@ -83,17 +83,6 @@ def bench_decodes(cfg: TrainConfig, tmp: Path) -> dict:
     return {"samples": len(ds), "epochs": 3, "decodes": cache.decodes, "decodes_per_sample": cache.decodes / len(ds)}
 
 
-def write_results(text: str) -> None:
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = "## Training\n\n" + text.strip() + "\n"
-    if "## Training" in old:
-        new = re.sub(r"## Training\n.*?(?=\n## |\Z)", section, old, flags=re.S)
-    else:
-        new = old.rstrip() + "\n\n" + section
-    path.write_text(new)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--splits-dir")
@@ -114,7 +103,7 @@ def main() -> None:
     d = bench_decodes(TrainConfig.from_dict({**base, "output_dir": str(tmp / "dec")}), tmp)
     print(json.dumps({"throughput": t, "decodes": d}, indent=2))
     threads = torch.get_num_threads()
-    write_results(f"""
+    write_section("Training", f"""
 Tiny Qwen2.5-VL (1.2 M params, 192 video tokens per 8 s clip), LoRA r=16 + demo extras, batch 2, CPU
 ({threads} torch threads), `bench/bench_train.py --steps {a.steps}` on 8 demo clips (first {2} steps not timed).
 
