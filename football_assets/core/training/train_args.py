@@ -57,7 +57,7 @@ class DataArguments:
     max_frames: Optional[int] = None  # video budget; None: the model spec's
     min_pixels: Optional[int] = None
     max_pixels: Optional[int] = None
-    timestamps: bool = False  # each frame's time drawn on it (Cosmos-Reason1's --timestamp); tiny: off unless val says on
+    timestamps: bool = False  # each frame's time drawn on it (Cosmos-Reason1's --timestamp); tiny: off, chosen on val (bench/RESULTS.md, "Time on the frames")
     video_cache_mb: int = 2048  # in-memory video cache per process; beyond it items are read back from disk
 
 
