@@ -48,7 +48,7 @@ FIGURES = (
 
 def train(splits_dir: Path, out: Path, seed: int, timestamps: bool, args) -> Path:
     """A tiny adapter trained by the project's trainer in its own process; its directory."""
-    from football_assets.core.training.launch import CPU_ALLOCATOR_ENV
+    from football_assets.core.training.launch import launch_env
     from football_assets.core.training.presets import profile_values
 
     # the cpu profile's settings (bf16 autocast where native) and allocator, as make run's lora_adapter trains
@@ -62,7 +62,7 @@ def train(splits_dir: Path, out: Path, seed: int, timestamps: bool, args) -> Pat
         cfg["save_steps"] = max(args.max_steps, 1)  # a short run writes no midway checkpoint
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(cfg, indent=2))
-    env = {**os.environ, **CPU_ALLOCATOR_ENV, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **launch_env("cpu"), "PYTHONPATH": str(ROOT)}
     with open(out / "bench.log", "w") as log:
         done = subprocess.run([sys.executable, "-m", "football_assets.core.training.train", "--config", str(out / "config.json")],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

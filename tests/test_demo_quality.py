@@ -21,7 +21,7 @@ from football_assets.core.evaluation import baselines, scoring
 from football_assets.core.fsutil import write_json
 from football_assets.core.inference.predictor import EventPredictor, Request
 from football_assets.core.metrics import detection_scores, presence_scores
-from football_assets.core.training.launch import CPU_ALLOCATOR_ENV
+from football_assets.core.training.launch import launch_env
 from football_assets.defs.training.assets import LoraAdapterConfig, build_train_config
 from resources.gpu import GpuResource
 from tests.fixtures_dataset import DemoData, make_splits_from
@@ -40,7 +40,7 @@ def test_default_training_learns_the_demo_event_classes(tmp_path):
                              store.load_latest(data.layout))
     cfg_path = tmp_path / "train_config.json"
     write_json(cfg_path, cfg.__dict__)
-    env = {**os.environ, **CPU_ALLOCATOR_ENV, "PYTHONPATH": str(ROOT)}  # as the asset launches it on the cpu profile
+    env = {**os.environ, **launch_env("cpu"), "PYTHONPATH": str(ROOT)}  # as the asset launches it on the cpu profile
     done = subprocess.run([sys.executable, "-m", "football_assets.core.training.train", "--config", str(cfg_path)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]

@@ -7,7 +7,7 @@ import torch
 
 from football_assets.core import prompts
 from football_assets.core.training.data import Collator, SFTDataset
-from football_assets.core.training.launch import launch_command
+from football_assets.core.training.launch import launch_command, launch_env
 from football_assets.core.training.model import MODELS, UnknownModelError, get_spec, load_base, lora_config, quiet_peft
 from football_assets.core.training.presets import PROFILES, profile_values
 from football_assets.core.training.video_inputs import VideoBudget, VideoCache, sample_indices
@@ -118,6 +118,9 @@ def test_gpu_resource_profiles_and_launchers(tmp_path):
     assert tr[0].endswith("torchrun") and "--nproc_per_node=2" in tr and "football_assets.core.training.train" in tr
     assert launch_command(GpuResource().launcher, GpuResource().gpus, "c.json")[1:3] == ["-m", "football_assets.core.training.train"]
     assert set(PROFILES) == {"a100-80gb", "cpu"}
+    # a trainer on the cpu profile: DeepSpeed told its accelerator, malloc keeping freed memory; on a GPU profile nothing
+    assert launch_env("cpu") == {"DS_ACCELERATOR": "cpu", "MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(64 * 2**30)}
+    assert launch_env("a100-80gb") == {}
     with pytest.raises(ValueError, match="unknown GPU profile 'h100'"):
         profile_values(GpuResource(profile="h100").profile)
     with pytest.raises(ValueError, match="unknown launcher 'mpirun'"):

@@ -18,8 +18,14 @@ TRAIN_MODULE = "football_assets.core.training.train"
 #: glibc malloc settings for a trainer on CPU. Above 32 MB glibc serves every allocation with a fresh mmap and
 #: unmaps it on free, so each step's 150 MB logits (answer positions x 152k vocabulary) and their gradients are
 #: page-faulted in again, which cost a fifth of the tiny model's step. Without mmap and trimming, freed memory
-#: is reused (bench/RESULTS.md, "Training"). Environment variables, because glibc reads them at process start.
+#: is reused (bench/RESULTS.md, "CPU training step"). Environment variables, because glibc reads them at start.
 CPU_ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(64 * 2**30)}
+
+
+def launch_env(profile: str) -> dict[str, str]:
+    """What a trainer process on ``profile`` gets added to its environment: on ``cpu``, DeepSpeed's accelerator
+    (``DS_ACCELERATOR=cpu``, instead of a guess with a warning on the console) and ``CPU_ALLOCATOR_ENV``."""
+    return {"DS_ACCELERATOR": "cpu", **CPU_ALLOCATOR_ENV} if profile == "cpu" else {}
 
 
 def launch_command(launcher: str, gpus: int, config_path: str | Path, master_port: int = 29533,

@@ -71,7 +71,7 @@ PROFILES: dict[str, dict] = {
         "save_steps": 200,
     },
     # fp32 weights and optimizer, bf16 autocast where the CPU has bf16 kernels (``train_args.bf16_native``): the
-    # tiny model's step is bound by its 152k-wide LM head, which bf16 halves (bench/RESULTS.md, "Training")
+    # tiny model's step is bound by its 152k-wide LM head, which bf16 halves (bench/RESULTS.md, "CPU training step")
     "cpu": {"bf16": True, "dtype": "float32", "gradient_checkpointing": False, "deepspeed": None},
 }
 PROFILE_MEMORY_GB: dict[str, float | None] = {"a100-80gb": 80.0, "cpu": None}

@@ -15,7 +15,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, Failure, MetadataValue, PipesMessageReader, PipesSubprocessClient
 from dagster_pipes import PipesDefaultMessageWriter
 
-from football_assets.core.training.launch import CPU_ALLOCATOR_ENV
+from football_assets.core.training.launch import launch_env
 from football_assets.core.training.progress import TRAINER_LOG
 from resources import environment
 
@@ -75,10 +75,8 @@ class WholeLineMessageReader(PipesMessageReader):
 def run_trainer(context: AssetExecutionContext, command: list[str], output_dir: str | Path, profile: str = "cpu") -> dict:
     """Run ``command`` under ``PipesSubprocessClient``; return the materialization metadata it reported.
 
-    On the ``cpu`` profile DeepSpeed is told its accelerator (``DS_ACCELERATOR=cpu``) instead of guessing it
-    with a warning on the console, and malloc keeps freed memory for reuse (``launch.CPU_ALLOCATOR_ENV``)."""
-    cpu = {"DS_ACCELERATOR": "cpu", **CPU_ALLOCATOR_ENV} if profile == "cpu" else {}
-    env = environment.child_env(REPO_ROOT, **cpu)
+    The trainer's environment is this one plus ``launch.launch_env(profile)``."""
+    env = environment.child_env(REPO_ROOT, **launch_env(profile))
     context.log.info(f"launching: {' '.join(command)}")
     with warnings.catch_warnings():
         # Dagster's own PipesSubprocessClient calls its preview API `PipesMessageReader.expected_writer_count`
