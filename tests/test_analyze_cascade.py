@@ -52,6 +52,20 @@ def test_cascade_is_the_default_and_sends_only_proposal_windows(cascade_root, ma
         assert (src["description"] == "vlm") == (src["event"] in ("vlm", "both"))
         if src["start_time"] == "vlm":  # seen only by the VLM: it lies inside a window that was sent
             assert any(s - 1e-6 <= e["start_time"] and e["end_time"] <= w + 1e-6 for s, w in windows)
+    # the val-chosen bar stored beside the adapter (here the top one, 1.0) drops the VLM-only events below it
+    from football_assets.core.spotter.cascade import FusionRule, save_rule
+
+    adapter = tmp_path / "adapter"
+    shutil.copytree(DataLayout(cascade_root).models_dir / "lora_adapter", adapter)
+    save_rule(adapter, FusionRule(1.0, result["model_version"], result["spotter_version"]))
+    assert _cli(match_video, "--adapter", adapter, "--out", out, "--proposal-threshold", "0.05") == 0
+    barred = json.loads(out.read_text())
+
+    def split(events):
+        return ([e for e in events if e["sources"]["event"] != "vlm"], [e for e in events if e["sources"]["event"] == "vlm"])
+
+    assert split(barred["events"])[0] == split(result["events"])[0]  # what the spotter found is untouched
+    assert all(e["confidence"] == 0.5 for e in split(barred["events"])[1])  # only VLM confidence 1.0 (x 0.5) passes
 
 
 def test_spotter_mode_needs_no_vlm(cascade_root, match_video, tmp_path):

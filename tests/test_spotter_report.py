@@ -52,6 +52,37 @@ def test_comparison_columns_curves_and_timelines(cascade_root, tmp_path):  # noq
     assert len(section["timeline_pngs"]) == 1
     md = spotter_report.to_markdown(section)
     assert "| f1 | 1.000 |" in md and "pr_curves.png" in md
+    assert section["fusion"]["n_val_clips"] == 0 and "all kept (no val answers" in md
+
+
+def test_the_bar_for_vlm_only_events_is_chosen_on_val(cascade_root, tmp_path):  # noqa: F811
+    from football_assets.core.spotter.cascade import fuse
+
+    layout = DataLayout(cascade_root)
+    splits = load_latest(layout)
+    val = [s for s in splits["val"] if s["task"] == "events"]
+    assert val
+    # val answers: each clip's true events at confidence 0.9 plus an invented event of an absent class at 0.2
+    records = []
+    for s in val:
+        absent = next(c for c in EVENT_CLASSES if c not in {e["event"] for e in s["target"]})
+        events = [*s["target"], {"event": absent, "start_time": 0.0, "end_time": 1.0, "description": "Invented."}]
+        raw = prompts.format_target("events", events)  # (in its own order: by start time)
+        confidences = [0.2 if e["description"] == "Invented." else 0.9 for e in prompts.parse_events(raw)]
+        records.append({"id": s["id"], "clip_id": s["clip_id"], "task": "events", "target": s["target"], "raw": raw,
+                        "confidences": confidences})
+    section = spotter_report.compare(splits["test"], [], layout.spotter_dir, tmp_path / "out", splits.version,
+                                     timelines=0, proposal_threshold=0.0, val_samples=splits["val"], val_records=records,
+                                     model_version="tiny-x")
+    rule = section["fusion"]
+    assert rule["n_val_clips"] == len(val) and rule["model_version"] == "tiny-x"
+    assert rule["spotter_version"] == section["spotter_version"]
+    assert rule["vlm_only_min_confidence"] == 0.25  # drops every invention (0.2), keeps every true event (0.9)
+    assert rule["val_f1"] > rule["val_f1_keep_all"]
+    assert "kept at confidence >= 0.25, the bar chosen on" in spotter_report.to_markdown(section)
+    # the test column fuses at that bar: an invented VLM-only event below it never reaches the cascade
+    assert fuse([], [{"event": "Goal", "start_time": 0, "end_time": 1, "confidence": 0.2}],
+                vlm_only_min_confidence=rule["vlm_only_min_confidence"]) == []
 
 
 def test_each_column_says_how_well_its_confidences_separate_true_from_false_positives():
@@ -88,3 +119,11 @@ def test_evaluation_report_asset_shows_the_comparison(cascade_root, tmp_path):  
     assert "eval/cascade_conf_auroc" in md
     saved = json.loads(next((layout.reports_dir / "evaluation").rglob("spotter_comparison.json")).read_text())
     assert saved["available"] and saved["n_clips"] == 1  # the one events sample among the 2 answered
+    # the val-chosen bar for VLM-only events is stored beside the adapter, for this adapter and spotter
+    from football_assets.core.spotter.cascade import load_rule
+
+    fusion = saved["fusion"]
+    rule = load_rule(layout.models_dir / "lora_adapter", fusion["model_version"], saved["spotter_version"])
+    n_val = sum(s["task"] == "events" for s in load_latest(layout)["val"][:2])  # the 2 val samples answered
+    assert fusion["n_val_clips"] == n_val == 1
+    assert rule is not None and rule.vlm_only_min_confidence == fusion["vlm_only_min_confidence"]

@@ -6,7 +6,7 @@
   with its score) for SoccerNet average-mAP.
 - cascade: what ``football-events analyze --mode cascade`` does on a test clip: the clip (one VLM window)
   reaches the VLM only when the spotter proposes a spot in it, and the answers fuse by the rule of
-  ``core/spotter/cascade.py``.
+  ``core/spotter/cascade.py``, with its bar for VLM-only events chosen here on the val clips.
 
 Plus per-class precision-recall curves (confidence swept, tIoU 0.5) and a timeline picture per clip for
 a few test clips (truth, spotter scores, VLM events). No spotter, or one trained on another splits version:
@@ -15,6 +15,7 @@ the section says so instead.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Sequence
 
@@ -132,11 +133,32 @@ def plot_timeline(clip_id: str, truth: list, spot: np.ndarray, fps: float, vlm: 
     plt.close(fig)
 
 
-def compare(test_samples: Sequence[dict], records: Sequence[dict], spotter_dir: str | Path, out_dir: str | Path,
-            splits_version: str, iou: float = 0.5, timelines: int = 4, proposal_threshold: float | None = None) -> dict:
-    """The section (a dict) and its pictures under ``out_dir``: ``pr_curves.png``, ``timeline_<clip>.png``."""
+def _run_clips(spotter, samples: Sequence[dict], answers: dict[str, list[dict]], threshold: float) -> list[dict]:
+    """Per events sample: truth, the VLM's answer, the spotter's scores, spots, intervals (at its thresholds and
+    at 0, for the curves) and whether the cascade sends the clip to the VLM."""
     from football_assets.core.spotter import decode
-    from football_assets.core.spotter.cascade import fuse, proposal_windows
+    from football_assets.core.spotter.cascade import proposal_windows
+
+    fps, out = spotter.cfg.fps, []
+    for s in samples:
+        spot, member = spotter.score_video(s["video"])
+        duration = float(s.get("duration") or len(spot) / fps)
+        found = spotter.detect(spot, member, duration)
+        out.append({"sample": s, "truth": list(s["target"]), "vlm": answers.get(s["id"], []), "spot": spot,
+                    "spots": found["spots"], "intervals": found["intervals"],
+                    "loose": decode.intervals(member, fps, spot, spotter.cfg.classes, threshold=0.0, duration=duration),
+                    "sent": bool(proposal_windows(found["spots"], duration, threshold))})
+    return out
+
+
+def compare(test_samples: Sequence[dict], records: Sequence[dict], spotter_dir: str | Path, out_dir: str | Path,
+            splits_version: str, iou: float = 0.5, timelines: int = 4, proposal_threshold: float | None = None,
+            val_samples: Sequence[dict] = (), val_records: Sequence[dict] = (), model_version: str = "") -> dict:
+    """The section (a dict) and its pictures under ``out_dir``: ``pr_curves.png``, ``timeline_<clip>.png``.
+
+    With val answers, the bar for VLM-only events is chosen on the val clips first (``choose_vlm_only_bar``)
+    and the section's ``fusion`` is the rule to store beside the adapter; without, every one is kept."""
+    from football_assets.core.spotter.cascade import FusionRule, choose_vlm_only_bar, fuse
     from football_assets.core.spotter.infer import Spotter, SpotterLoadError
 
     try:
@@ -147,30 +169,29 @@ def compare(test_samples: Sequence[dict], records: Sequence[dict], spotter_dir: 
         return {"available": False, "reason": f"spotter {spotter_dir} was trained on splits {spotter.splits_version!r}, "
                                                f"this report is on {splits_version!r}: materialize event_spotter"}
     out_dir = Path(out_dir)
-    samples = [s for s in test_samples if s["task"] == "events"]
-    answers = _vlm_events(records)
     threshold = spotter.proposal_threshold if proposal_threshold is None else proposal_threshold
-    fps = spotter.cfg.fps
-    cols = {c: {} for c in COLUMNS}
-    all_intervals, cascade_all, spots, sent, kept = {}, {}, {}, 0, []
-    for s in samples:
-        truth, vlm = list(s["target"]), answers.get(s["id"], [])
-        spot, member = spotter.score_video(s["video"])
-        found = spotter.detect(spot, member, float(s.get("duration") or len(spot) / fps))
-        to_vlm = bool(proposal_windows(found["spots"], float(s.get("duration") or len(spot) / fps), threshold))
-        sent += to_vlm
-        loose = decode.intervals(member, fps, spot, spotter.cfg.classes, threshold=0.0,
-                                 duration=float(s.get("duration") or len(spot) / fps))
-        cols["VLM only"][s["id"]] = (truth, vlm)
-        cols["spotter"][s["id"]] = (truth, found["intervals"])
-        cols["cascade"][s["id"]] = (truth, fuse(found["intervals"], vlm if to_vlm else []))
-        all_intervals[s["id"]] = (truth, loose)
-        cascade_all[s["id"]] = (truth, fuse(loose, vlm if to_vlm else []))
-        spots[s["id"]] = found["spots"]
-        if len(kept) < timelines:
-            kept.append((s, spot, vlm, cols["cascade"][s["id"]][1]))
+    samples = [s for s in test_samples if s["task"] == "events"]
     if not samples:
         return {"available": False, "reason": "the test split has no events samples"}
+    spotter_version = spotter.meta.get("model_version", "")
+    rule = FusionRule(model_version=model_version, spotter_version=spotter_version)
+    val = _run_clips(spotter, [s for s in val_samples if s["task"] == "events"], _vlm_events(val_records), threshold)
+    if val and val_records:
+        bar, f1 = choose_vlm_only_bar([(c["truth"], c["intervals"], c["vlm"] if c["sent"] else []) for c in val], iou)
+        rule = FusionRule(bar, model_version, spotter_version, f1[bar], f1[0.0], len(val))
+    cols = {c: {} for c in COLUMNS}
+    all_intervals, cascade_all, spots, kept = {}, {}, {}, []
+    runs = _run_clips(spotter, samples, _vlm_events(records), threshold)
+    for c in runs:
+        sid, truth, sent_vlm = c["sample"]["id"], c["truth"], c["vlm"] if c["sent"] else []
+        cols["VLM only"][sid] = (truth, c["vlm"])
+        cols["spotter"][sid] = (truth, c["intervals"])
+        cols["cascade"][sid] = (truth, fuse(c["intervals"], sent_vlm, vlm_only_min_confidence=rule.vlm_only_min_confidence))
+        all_intervals[sid] = (truth, c["loose"])
+        cascade_all[sid] = (truth, fuse(c["loose"], sent_vlm, vlm_only_min_confidence=rule.vlm_only_min_confidence))
+        spots[sid] = c["spots"]
+        if len(kept) < timelines:
+            kept.append((c["sample"], c["spot"], c["vlm"], cols["cascade"][sid][1]))
     table = {"VLM only": _scores(cols["VLM only"], None, iou), "spotter": _scores(cols["spotter"], spots, iou),
              "cascade": _scores(cols["cascade"], None, iou)}
     curves = {"spotter": pr_curves(all_intervals, iou), "cascade": pr_curves(cascade_all, iou)}
@@ -181,12 +202,21 @@ def compare(test_samples: Sequence[dict], records: Sequence[dict], spotter_dir: 
     pictures = []
     for s, spot, vlm, casc in kept:
         dest = out_dir / f"timeline_{s['clip_id']}.png"
-        plot_timeline(s["clip_id"], list(s["target"]), spot, fps, vlm, casc, dest)
+        plot_timeline(s["clip_id"], list(s["target"]), spot, spotter.cfg.fps, vlm, casc, dest)
         pictures.append(str(dest))
-    return {"available": True, "spotter_version": spotter.meta.get("model_version", ""), "splits_version": splits_version,
+    return {"available": True, "spotter_version": spotter_version, "splits_version": splits_version,
             "iou_threshold": iou, "n_clips": len(samples), "proposal_threshold": threshold,
-            "clips_sent_to_vlm": sent, "columns": table, "pr_curves": curves, "pr_png": str(pr_png),
-            "timeline_pngs": pictures}
+            "clips_sent_to_vlm": sum(c["sent"] for c in runs), "fusion": dataclasses.asdict(rule), "columns": table,
+            "pr_curves": curves, "pr_png": str(pr_png), "timeline_pngs": pictures}
+
+
+def fusion_line(rule: dict) -> str:
+    """One sentence: the bar for VLM-only events and what val said about it."""
+    if not rule.get("n_val_clips"):
+        return "Events only the VLM found are all kept (no val answers to choose a bar on)."
+    return (f"Events only the VLM found are kept at confidence >= {rule['vlm_only_min_confidence']:.2f}, the bar "
+            f"chosen on {rule['n_val_clips']} val clips: cascade event F1 {rule['val_f1']:.3f} there, "
+            f"{rule['val_f1_keep_all']:.3f} keeping them all.")
 
 
 def to_markdown(section: dict) -> str:
@@ -204,7 +234,7 @@ def to_markdown(section: dict) -> str:
              f"(spot confidence >= {section['proposal_threshold']:.2f}). a-mAP: VLM only with its own confidences "
              "(1.0 when it gives none), spotter on every peak with its score, cascade on the fused events. "
              "conf_auroc: how well each column's confidences separate its true from its false positives "
-             "(0.5: not at all).", "",
+             "(0.5: not at all).", "", fusion_line(section.get("fusion") or {}), "",
              "| metric | " + " | ".join(COLUMNS) + " |", "|---|" + "---|" * len(COLUMNS)]
     for k in keys:
         lines.append(f"| {k} | " + " | ".join(fmt(section["columns"][c][k]) for c in COLUMNS) + " |")

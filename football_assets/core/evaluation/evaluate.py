@@ -1,6 +1,6 @@
 """The ``evaluation_report`` asset's logic: answer the latest val and test splits with the adapter, the base
 model without adapter (cached per splits version) and the trivial baselines; fit the calibration on val;
-score the spotter and the cascade on the same test clips; score the previous adapter on this test split."""
+choose the cascade's bar for VLM-only events on val; score the spotter and the cascade on the same test clips; score the previous adapter on this test split."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from football_assets.core.evaluation.scoring import attach_confidences, fit_cali
 from football_assets.core.evaluation.store import reports_root, safe_name
 from football_assets.core.fsutil import write_json
 from football_assets.core.inference import calibration
+from football_assets.core.spotter.cascade import FusionRule, save_rule
 from football_assets.core.training.model import get_spec
 
 
@@ -69,9 +70,16 @@ def evaluate_adapter(layout, adapter_dir: Path | str | None = None, threshold: f
     for rows in records.values():
         attach_confidences(rows, cal)
     # the spotter alone and the cascade on the same test clips (no spotter of these splits: the section says why)
-    info_stages = cascade_report.compare([s for s in test if s["task"] == "events"], records.get("test", []),
-                                         layout.spotter_dir, reports_root(layout) / safe_name(version), latest.version,
-                                         threshold)
+    # (the bar for events only the VLM finds is chosen on val, and stored beside the adapter like the calibration)
+    info_stages = cascade_report.compare(test, records.get("test", []), layout.spotter_dir,
+                                         reports_root(layout) / safe_name(version), latest.version, threshold,
+                                         val_samples=samples.get("val") or [], val_records=records.get("val", []),
+                                         model_version=version)
+    fusion = info_stages.get("fusion") or {}
+    if fusion.get("n_val_clips"):
+        save_rule(adapter_dir, FusionRule(**fusion))
+        log(f"cascade fusion chosen on val ({fusion['n_val_clips']} clips): VLM-only events kept at confidence >= "
+            f"{fusion['vlm_only_min_confidence']:.2f}")
     scores = {name: score(r, cal) for name, r in records.items()}
     table: dict[str, dict[str, dict]] = {name: {} for name in samples}
     info = {"model_version": version, "base_model": base, "splits_version": latest.version,

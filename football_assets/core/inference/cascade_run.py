@@ -101,10 +101,11 @@ def cascade_clip(clip_4fps: str | Path, duration: float, spotter, predictor=None
                  progress: bool = True, max_new_tokens: int | None = None, workdir: Path | None = None) -> dict:
     """A clip already at 4 fps -> spotter scan -> (with a predictor) proposal windows to the VLM -> fused.
 
-    ``predictor`` None is the spotter mode. Returns ``{mode, spotter_version, duration, domain, vlm_windows,
+    ``predictor`` None is the spotter mode. VLM-only events are kept at the bar the evaluation chose on val for
+    this adapter and spotter (``cascade_fusion.json`` beside the adapter), every one of them when there is none. Returns ``{mode, spotter_version, duration, domain, vlm_windows,
     seconds, events, no_event_confidence}``; ``no_event_confidence`` is 1 - the highest spot score of any class on any
     frame, the spotter's certainty that nothing happens (the uncertainty of a clip without events)."""
-    from football_assets.core.spotter.cascade import fuse, proposal_windows
+    from football_assets.core.spotter.cascade import fuse, load_rule, proposal_windows
 
     clip_4fps = Path(clip_4fps)
     seconds = {"spotter": 0.0, "vlm": 0.0}
@@ -124,10 +125,13 @@ def cascade_clip(clip_4fps: str | Path, duration: float, spotter, predictor=None
             vlm_events = vlm_on_windows(predictor, clip_4fps, duration, windows, Path(tmp), progress, max_new_tokens,
                                         nms_iou)
         seconds["vlm"] = round(time.perf_counter() - t1, 3)
-    # spotter mode: fusing with no VLM events at factor 1 keeps the spotter's intervals as they are
-    events = fuse(found["intervals"], vlm_events) if predictor is not None else fuse(found["intervals"], [], 1.0)
-    return {"mode": "cascade" if predictor is not None else "spotter",
-            "spotter_version": spotter.meta.get("model_version", ""), "duration": round(duration, 3), "domain": domain,
+    spotter_version = spotter.meta.get("model_version", "")
+    if predictor is not None:
+        rule = load_rule(predictor.adapter_dir, predictor.model_version, spotter_version)
+        events = fuse(found["intervals"], vlm_events, vlm_only_min_confidence=rule.vlm_only_min_confidence if rule else 0.0)
+    else:  # spotter mode: fusing with no VLM events at factor 1 keeps the spotter's intervals as they are
+        events = fuse(found["intervals"], [], 1.0)
+    return {"mode": "cascade" if predictor is not None else "spotter", "spotter_version": spotter_version, "duration": round(duration, 3), "domain": domain,
             "vlm_windows": [[s, e] for s, e in windows], "seconds": seconds, "events": _rounded(events),
             "no_event_confidence": round(1.0 - float(spot.max()) if spot.size else 1.0, 4)}
 

@@ -103,6 +103,7 @@ class EventPredictor:
         self.budget = budget or (VideoBudget(**trained) if trained else model_budget(base))
         self.cache = VideoCache(processor, self.budget, max_bytes=512 * 2**20)
         self.model_version = self.meta.get("model_version") or (f"{base}-base" if not adapter_dir else Path(adapter_dir).name)
+        self.adapter_dir = Path(adapter_dir) if adapter_dir else None  # its val-fitted files: calibration, cascade fusion
         self.calibration = calib.load(adapter_dir) if adapter_dir else None
         self.constrain = constrain  # decode against the answer format (``constrained``); False: free decoding
 
