@@ -107,6 +107,12 @@ def cascade_table(comparisons: list[dict]) -> list[str]:
             lines.append(f"| {col} | {label} | {spread([c['columns'][col].get(key) for c in ok])} |")
     sent = [c["clips_sent_to_vlm"] / c["n_clips"] for c in ok if c.get("n_clips")]
     lines += ["", f"Share of test clips the cascade sends to the VLM: {spread(sent)}."]
+    rules = [c.get("fusion") or {} for c in ok]
+    if all(r.get("n_val_clips") for r in rules):
+        lines += ["", "Bar for events only the VLM found, chosen on val per seed: "
+                  + ", ".join(f"{r['vlm_only_min_confidence']:.2f}" for r in rules)
+                  + f"; the cascade's val event F1 at it {spread([r['val_f1'] for r in rules])}, keeping them all "
+                  + f"{spread([r['val_f1_keep_all'] for r in rules])}."]
     return lines
 
 
