@@ -33,7 +33,8 @@ from bench_spotter import MATCH_SEED, build, train  # noqa: E402
 from football_assets.core.annotation import demo_labels  # noqa: E402
 from football_assets.core.evaluation import answers  # noqa: E402
 from football_assets.core.evaluation import cascade_report as spotter_report  # noqa: E402
-from football_assets.core.inference import analyze, cascade_run  # noqa: E402
+from football_assets.core.evaluation.scoring import attach_confidences  # noqa: E402
+from football_assets.core.inference import analyze, calibration, cascade_run  # noqa: E402
 from football_assets.core.metrics import TIGHT_TOLERANCES, detection_scores, soccernet_average_map  # noqa: E402
 from football_assets.core.spotter.infer import Spotter  # noqa: E402
 
@@ -158,11 +159,17 @@ def run_on(models: dict, tmp: Path, a) -> None:
     spotter = Spotter.load(models["spotter"])
     predictor, version, _ = analyze.load_predictor(models["adapter"])
 
-    test = [json.loads(x) for x in (splits_dir / "test.jsonl").read_text().splitlines() if x.strip()]
-    events_test = [s for s in test if s["task"] == "events"]
-    records = answers.run_predictor(predictor, events_test, a.max_new_tokens)
-    split = spotter_report.compare(events_test, records, models["spotter"], tmp / "report", splits_dir.name,
-                                   timelines=0)
+    # val and test answered with the adapter's calibrated confidences, as the evaluation does, so that the
+    # cascade column keeps VLM-only events at the bar val chooses (what analyze reads beside the adapter)
+    rows, records = {}, {}
+    for name in ("val", "test"):
+        rows[name] = [s for s in map(json.loads, (splits_dir / f"{name}.jsonl").read_text().splitlines())
+                      if s["task"] == "events"]
+        records[name] = answers.run_predictor(predictor, rows[name], a.max_new_tokens)
+        attach_confidences(records[name], calibration.load(models["adapter"]))
+    split = spotter_report.compare(rows["test"], records["test"], models["spotter"], tmp / "report", splits_dir.name,
+                                   timelines=0, val_samples=rows["val"], val_records=records["val"],
+                                   model_version=version)
     if not split.get("available"):
         raise SystemExit(f"no VLM / spotter / cascade comparison on the test split: {split.get('reason')}")
     print(json.dumps(split["columns"]), flush=True)
@@ -197,7 +204,7 @@ tiny VLM, so the ratio tends to the window share. {mf['true_events']} true event
 one is {1 / mf['true_events']:.3f} of the coverage figure.
 
 Demo test split ({split['n_clips']} clips, one seed), the report's comparison (`core/evaluation/cascade_report.py`; the
-cascade sent {split['clips_sent_to_vlm']} of the clips to the VLM):
+cascade sent {split['clips_sent_to_vlm']} of the clips to the VLM). {spotter_report.fusion_line(split['fusion'])}
 
 | column | precision | recall | F1 @ tIoU 0.5 | mean tIoU | tight a-mAP | loose a-mAP |
 |---|---|---|---|---|---|---|
