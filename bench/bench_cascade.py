@@ -161,12 +161,12 @@ def run_on(models: dict, tmp: Path, a) -> None:
 
     # val and test answered with the adapter's calibrated confidences, as the evaluation does, so that the
     # cascade column keeps VLM-only events at the bar val chooses (what analyze reads beside the adapter)
-    rows, records = {}, {}
+    rows, records, cal = {}, {}, calibration.load(models["adapter"])
     for name in ("val", "test"):
         rows[name] = [s for s in map(json.loads, (splits_dir / f"{name}.jsonl").read_text().splitlines())
                       if s["task"] == "events"]
         records[name] = answers.run_predictor(predictor, rows[name], a.max_new_tokens)
-        attach_confidences(records[name], calibration.load(models["adapter"]))
+        attach_confidences(records[name], cal)
     split = spotter_report.compare(rows["test"], records["test"], models["spotter"], tmp / "report", splits_dir.name,
                                    timelines=0, val_samples=rows["val"], val_records=records["val"],
                                    model_version=version)

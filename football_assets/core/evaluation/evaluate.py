@@ -1,6 +1,7 @@
 """The ``evaluation_report`` asset's logic: answer the latest val and test splits with the adapter, the base
 model without adapter (cached per splits version) and the trivial baselines; fit the calibration on val;
-choose the cascade's bar for VLM-only events on val; score the spotter and the cascade on the same test clips; score the previous adapter on this test split."""
+choose the cascade's bar for VLM-only events on val; score the spotter and the cascade on the same test clips;
+score the previous adapter on this test split."""
 
 from __future__ import annotations
 

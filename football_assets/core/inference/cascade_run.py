@@ -102,9 +102,10 @@ def cascade_clip(clip_4fps: str | Path, duration: float, spotter, predictor=None
     """A clip already at 4 fps -> spotter scan -> (with a predictor) proposal windows to the VLM -> fused.
 
     ``predictor`` None is the spotter mode. VLM-only events are kept at the bar the evaluation chose on val for
-    this adapter and spotter (``cascade_fusion.json`` beside the adapter), every one of them when there is none. Returns ``{mode, spotter_version, duration, domain, vlm_windows,
-    seconds, events, no_event_confidence}``; ``no_event_confidence`` is 1 - the highest spot score of any class on any
-    frame, the spotter's certainty that nothing happens (the uncertainty of a clip without events)."""
+    this adapter and spotter (``cascade_fusion.json`` beside the adapter), every one of them when there is none.
+    Returns ``{mode, spotter_version, duration, domain, vlm_windows, seconds, events, no_event_confidence}``;
+    ``no_event_confidence`` is 1 - the highest spot score of any class on any frame, the spotter's certainty that
+    nothing happens (the uncertainty of a clip without events)."""
     from football_assets.core.spotter.cascade import fuse, load_rule, proposal_windows
 
     clip_4fps = Path(clip_4fps)
@@ -128,10 +129,12 @@ def cascade_clip(clip_4fps: str | Path, duration: float, spotter, predictor=None
     spotter_version = spotter.meta.get("model_version", "")
     if predictor is not None:
         rule = load_rule(predictor.adapter_dir, predictor.model_version, spotter_version)
-        events = fuse(found["intervals"], vlm_events, vlm_only_min_confidence=rule.vlm_only_min_confidence if rule else 0.0)
+        bar = rule.vlm_only_min_confidence if rule else 0.0
+        events = fuse(found["intervals"], vlm_events, vlm_only_min_confidence=bar)
     else:  # spotter mode: fusing with no VLM events at factor 1 keeps the spotter's intervals as they are
         events = fuse(found["intervals"], [], 1.0)
-    return {"mode": "cascade" if predictor is not None else "spotter", "spotter_version": spotter_version, "duration": round(duration, 3), "domain": domain,
+    return {"mode": "cascade" if predictor is not None else "spotter", "spotter_version": spotter_version,
+            "duration": round(duration, 3), "domain": domain,
             "vlm_windows": [[s, e] for s, e in windows], "seconds": seconds, "events": _rounded(events),
             "no_event_confidence": round(1.0 - float(spot.max()) if spot.size else 1.0, 4)}
 
