@@ -424,15 +424,18 @@ def main(argv: list[str] | None = None) -> int:
     ctx = {"dry": a.dry_run, "device": device, "work": work, "splits": localize(data, work), "spec": model_spec(a.dry_run),
            "steps": 1 if a.dry_run else a.steps, "frames": a.frames or (4 if a.dry_run else None),
            "new_tokens": 8 if a.dry_run else a.new_tokens, "cascade_share": a.cascade_share, "model": None, "processor": None}
-    for name, fn in CHECKS.items():
-        if a.only and name not in a.only:
-            continue
-        t0 = time.time()
-        try:
-            result["checks"][name] = fn(ctx)
-        except Exception as exc:  # one failing check must not hide the others' figures
-            result["errors"][name] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-2000:]}"
-        result["seconds"][name] = round(time.time() - t0, 1)
+    try:
+        for name, fn in CHECKS.items():
+            if a.only and name not in a.only:
+                continue
+            t0 = time.time()
+            try:
+                result["checks"][name] = fn(ctx)
+            except Exception as exc:  # one failing check must not hide the others' figures
+                result["errors"][name] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-2000:]}"
+            result["seconds"][name] = round(time.time() - t0, 1)
+    finally:  # checkpoints and adapters: ~200 MB even at tiny width
+        shutil.rmtree(work, ignore_errors=True)
     text = json.dumps(result, indent=1, default=str)
     print(text)
     if os.environ.get("OUT"):

@@ -29,6 +29,8 @@ pytest_plugins = [
     "tests.fixtures_training",
     "tests.fixtures_label_studio",
     "tests.fixtures_ops",
+    "tests.fixtures_spotter",
+    "tests.fixtures_review",
 ]
 
 #: Settings that would connect a test to the user's own services or choose another model: unset for tests.

@@ -76,16 +76,10 @@ class DemoData:
         return new
 
 
-_MASTER: dict[str, DemoData] = {}
-
-
 @pytest.fixture(scope="session")
 def demo_data_master(tmp_path_factory) -> DemoData:
-    """Built once per session even when several test modules import this fixture directly."""
-    base = str(tmp_path_factory.getbasetemp())
-    if base not in _MASTER:
-        _MASTER[base] = DemoData(tmp_path_factory.mktemp("sft_master"))
-    return _MASTER[base]
+    """Built once per session (conftest registers this module as a plugin, so every test module shares it)."""
+    return DemoData(tmp_path_factory.mktemp("sft_master"))
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from football_assets import cli
 from football_assets.core.inference import analyze
 from football_assets.core.inference.cascade_run import resolve_mode
 from football_assets.core.layout import DataLayout
-from tests.fixtures_spotter import cascade_root, match_video  # noqa: F401 (fixtures)
 
 EVENT_KEYS = {"event", "start_time", "end_time", "description", "confidence", "sources"}
 SOURCE_KEYS = {"event", "start_time", "end_time", "confidence", "description"}

@@ -14,7 +14,7 @@ from football_assets.core.dataset import assign, checks, sft, store
 from football_assets.core.demo import generator
 from football_assets.core.events import EVENT_CLASSES
 from football_assets.core.layout import DataLayout
-from tests.fixtures_dataset import demo_data, demo_data_master, make_splits_from, paper_facts, snapshot_frames  # noqa: F401
+from tests.fixtures_dataset import make_splits_from, paper_facts, snapshot_frames
 
 
 def build(n=64, seed=0, mix=sft.SampleMix(), plan=None):

@@ -10,7 +10,7 @@ from football_assets.core.dataset import checks, store
 from football_assets.core.fsutil import read_json, write_json
 from football_assets.defs.dataset.assets import sft_splits
 from resources import DataDirResource
-from tests.fixtures_dataset import demo_data, demo_data_master, make_splits_from  # noqa: F401
+from tests.fixtures_dataset import make_splits_from
 
 
 @asset(deps=[sft_splits])

@@ -19,7 +19,6 @@ from football_assets.core.spotter.data import load_event_samples
 from football_assets.core.spotter.domain import DomainReference, choose_threshold, generated_out_of_domain
 from football_assets.core.spotter.infer import Spotter
 from tests.fixtures_evaluation import FlashPredictor, ffmpeg, flash_video
-from tests.fixtures_spotter import demo_spotter, real_clips, spotter_splits  # noqa: F401 (fixtures)
 
 
 def test_threshold_separates_when_it_can_and_balances_when_it_cannot():

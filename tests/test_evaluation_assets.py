@@ -19,7 +19,6 @@ from football_assets.defs.evaluation.assets import evaluation_report, prediction
 from resources import DataDirResource
 from tests.fixtures_dataset import snapshot_frames
 from tests.fixtures_evaluation import flash_video
-from tests.fixtures_spotter import cascade_root, confident_cascade_root  # noqa: F401 (fixtures)
 
 FAST = {"max_new_tokens": 8}  # an untrained-ish tiny model never stops by itself: bound the answers
 

@@ -11,7 +11,7 @@ from football_assets import cli
 from football_assets.core.ingest.video import probe
 from football_assets.core.search.highlights import plan_cuts
 from tests.fixtures_evaluation import ffmpeg
-from tests.fixtures_review import match_analysis, review_root  # noqa: F401 (fixtures)
+from tests.fixtures_review import match_analysis
 
 
 def _cli(*args) -> int:

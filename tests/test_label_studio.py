@@ -18,7 +18,6 @@ from football_assets.defs.annotation.sensors import label_studio_sensor
 from football_assets.defs.evaluation.assets import predictions
 from resources import DataDirResource
 from resources.label_studio import LabelStudioResource
-from tests.fixtures_spotter import cascade_root, confident_cascade_root  # noqa: F401 (fixtures)
 
 
 def _resources(server, title):

@@ -14,7 +14,7 @@ import pytest
 
 from football_assets.core.ingest.video import probe
 from tests.fixtures_label_studio import Browser
-from tests.fixtures_review import MAX_UPLOAD_MB, match_analysis, review_root, review_server  # noqa: F401 (fixtures)
+from tests.fixtures_review import MAX_UPLOAD_MB, match_analysis
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 

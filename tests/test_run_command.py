@@ -11,7 +11,6 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.fixtures_ops import make_dagster_home
-from tests.fixtures_spotter import real_clips  # noqa: F401 (fixture)
 
 
 def run_command(tmp_path: Path, clips: list[Path], data: Path, **env: str) -> subprocess.CompletedProcess:

@@ -12,7 +12,6 @@ from football_assets.core.events import EVENT_CLASSES
 from football_assets.core.layout import DataLayout
 from football_assets.defs.evaluation.assets import evaluation_report
 from resources import DataDirResource
-from tests.fixtures_spotter import cascade_root  # noqa: F401 (fixture)
 
 
 def _test_samples(layout):
@@ -20,7 +19,7 @@ def _test_samples(layout):
     return splits.version, list(splits["test"])
 
 
-def test_comparison_columns_curves_and_timelines(cascade_root, tmp_path):  # noqa: F811
+def test_comparison_columns_curves_and_timelines(cascade_root, tmp_path):
     layout = DataLayout(cascade_root)
     version, test = _test_samples(layout)
     events = [s for s in test if s["task"] == "events"]
@@ -55,7 +54,7 @@ def test_comparison_columns_curves_and_timelines(cascade_root, tmp_path):  # noq
     assert section["fusion"]["n_val_clips"] == 0 and "all kept (no val answers" in md
 
 
-def test_the_bar_for_vlm_only_events_is_chosen_on_val(cascade_root, tmp_path):  # noqa: F811
+def test_the_bar_for_vlm_only_events_is_chosen_on_val(cascade_root, tmp_path):
     from football_assets.core.spotter.cascade import fuse
 
     layout = DataLayout(cascade_root)
@@ -94,7 +93,7 @@ def test_each_column_says_how_well_its_confidences_separate_true_from_false_posi
     assert spotter_report._scores(clips, None, 0.5)["conf_auroc"] == 0.75
 
 
-def test_section_says_why_when_there_is_no_usable_spotter(cascade_root, tmp_path):  # noqa: F811
+def test_section_says_why_when_there_is_no_usable_spotter(cascade_root, tmp_path):
     layout = DataLayout(cascade_root)
     version, test = _test_samples(layout)
     absent = spotter_report.compare(test, [], tmp_path / "none", tmp_path / "out", version)
@@ -104,7 +103,7 @@ def test_section_says_why_when_there_is_no_usable_spotter(cascade_root, tmp_path
     assert not other["available"] and "trained on splits 'test-v1', this report is on 'another-version'" in other["reason"]
 
 
-def test_evaluation_report_asset_shows_the_comparison(cascade_root, tmp_path):  # noqa: F811
+def test_evaluation_report_asset_shows_the_comparison(cascade_root, tmp_path):
     root = tmp_path / "data"
     shutil.copytree(cascade_root, root)
     layout = DataLayout(root)

@@ -19,7 +19,7 @@ from football_assets.core.spotter.data import SpotterDataError, load_event_sampl
 from football_assets.core.spotter.infer import Spotter, SpotterLoadError
 from football_assets.core.spotter.model import SpotterConfigError, SpotterNet
 from football_assets.core.spotter.train import SpotterTrainConfig, resolve
-from tests.fixtures_spotter import demo_spotter, real_clips, spotter_splits, train_cli  # noqa: F401 (fixtures)
+from tests.fixtures_spotter import train_cli
 
 SMALL = {"backbone": "small_cnn", "cnn_width": 8, "height": 96, "width": 144, "cpu_threads": 1, "logging_steps": 10}
 
