@@ -65,6 +65,7 @@ def test_summary_names_what_was_built_how_good_and_what_next(tmp_path):
     (reports_root(layout) / "LATEST").write_text("tiny-abc\n")
     text = "\n".join(summary(layout, 421.0, "run-1"))
     assert "done in 7 min 01 s" in text and "(tiny-abc)" in text and "report.html" in text
+    assert "done in 8 min 00 s" in "\n".join(summary(layout, 479.6, "run-1"))  # rounded once, never "7 min 60 s"
     assert "cascade (what analyze runs)" in text and "0.91" in text and "0.43" in text and "n/a" in text
     assert "make dev" in text and "football-events analyze" in text and "logs/run-1.log" in text
 

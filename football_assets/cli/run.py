@@ -376,7 +376,8 @@ def summary(layout: DataLayout, seconds: float, run_id: str | None) -> list[str]
     from football_assets.core.evaluation.store import reports_root
     from football_assets.core.fsutil import read_json
 
-    lines = [f"done in {seconds // 60:.0f} min {seconds % 60:02.0f} s. Built under {layout.root}:"]
+    minutes, secs = divmod(round(seconds), 60)  # round once: 479.6 s is "8 min 00 s", not "7 min 60 s"
+    lines = [f"done in {minutes} min {secs:02d} s. Built under {layout.root}:"]
     latest = reports_root(layout) / "LATEST"
     rep = read_json(reports_root(layout) / latest.read_text().strip() / "report.json") if latest.exists() else None
     lines += [f"  adapter   {layout.adapter_dir}" + (f" ({rep['model_version']})" if rep else ""),
