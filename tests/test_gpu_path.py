@@ -240,3 +240,23 @@ def test_a_setting_every_preset_sets_has_no_project_default():
     everywhere = set.intersection(*(set(p) for p in presets.MODEL_PRESETS.values()))
     assert {"learning_rate", "num_train_epochs", "warmup_steps"} <= everywhere
     assert everywhere & set(TRAINER_DEFAULTS) == set()
+
+
+def test_a_new_tiny_architecture_is_a_new_model_version(tmp_path, monkeypatch):
+    """The tiny base is built from the code's spec, which no training setting names: a wider vision tower must not
+    resume or reuse the run of the old one (it did: the same settings gave the same version)."""
+    import dataclasses
+
+    from football_assets.core.training import model
+    from football_assets.core.training.train import TrainConfig, model_version
+    from tests.fixtures_training import tiny_config
+
+    (tmp_path / "splits").mkdir()
+    (tmp_path / "splits" / "train.jsonl").write_text("")  # the config only checks that it is there
+    cfg = TrainConfig.from_dict(tiny_config(tmp_path / "splits", tmp_path / "out"))
+    before = model_version(cfg)
+    assert model_version(cfg) == before  # stable for the same code and settings
+    tiny = model.MODELS["tiny"]
+    wider = {**tiny.tiny, "vision": {**tiny.tiny["vision"], "hidden_size": 2 * tiny.tiny["vision"]["hidden_size"]}}
+    monkeypatch.setitem(model.MODELS, "tiny", dataclasses.replace(tiny, tiny=wider))
+    assert model_version(cfg) != before

@@ -177,9 +177,12 @@ def run(cfg: TrainConfig, report=None) -> dict:
 
 
 def model_version(cfg: TrainConfig) -> str:
+    """The adapter's version: its training settings and the base model's spec (a locally built base changes with the
+    code's architecture, which no training setting names; without it a new tiny base would reuse an old run)."""
     import hashlib
 
-    raw = json.dumps({k: v for k, v in cfg.to_dict().items() if k not in ("output_dir", "adapter_dir")}, sort_keys=True)
+    settings = {k: v for k, v in cfg.to_dict().items() if k not in ("output_dir", "adapter_dir")}
+    raw = json.dumps({**settings, "base_spec": get_spec(cfg.model).fingerprint()}, sort_keys=True)
     return f"{cfg.model}-{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
 
 
