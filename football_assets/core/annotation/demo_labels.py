@@ -49,7 +49,7 @@ def write_match(dest: str | Path, minutes: float, seed: int, graphics: bool = Tr
     clip.fps = fps
     dest = Path(dest)
     video, labels = dest / f"{clip.key}.mp4", dest / f"{clip.key}.json"
-    encode_frames(generator.render_frames(clip), video, fps, clip.key)
+    encode_frames(generator.render_frames(clip), video, fps, clip.key, crf=generator.ENCODE_CRF)
     with atomic_path(labels) as tmp:
         tmp.write_text(json.dumps([task_export(clip.key, TARGET_FPS, clip.events, task_id=1)], indent=2))
     return {"video": video, "labels": labels, "clip": clip}

@@ -190,7 +190,7 @@ def fetch(source: ClipSource, dest: Path) -> dict:
     facts: dict = {}
     if source.kind == "demo":
         clip = generator.clip_at(source.location)
-        encode_frames(generator.render_frames(clip), dest, clip.fps, name)
+        encode_frames(generator.render_frames(clip), dest, clip.fps, name, crf=generator.ENCODE_CRF)
         return {"title": f"synthetic demo clip {clip.index}"}
     if source.kind == "file":
         src = Path(source.location)

@@ -233,8 +233,8 @@ def validate_clip(path: Path | str, source_duration: float, fps: int = TARGET_FP
 
 
 
-def encode_frames(frames: Iterable[np.ndarray], dst: Path | str, fps: float, name: str | None = None) -> None:
-    """Encode RGB frames (H x W x 3 uint8) into an H.264 mp4 at ``dst``, atomically."""
+def encode_frames(frames: Iterable[np.ndarray], dst: Path | str, fps: float, name: str | None = None, crf: int = 20) -> None:
+    """Encode RGB frames (H x W x 3 uint8) into an H.264 mp4 at ``dst``, atomically (``crf``: x264 quality)."""
     dst = Path(dst)
     it = iter(frames)
     first = next(it)
@@ -242,7 +242,7 @@ def encode_frames(frames: Iterable[np.ndarray], dst: Path | str, fps: float, nam
     with atomic_path(dst) as tmp:
         proc = subprocess.Popen(
             ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps),
-             "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+             "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
              "-movflags", "+faststart", str(tmp)], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             proc.stdin.write(first.tobytes())
