@@ -22,7 +22,8 @@ N_CLIPS = 16  # 4 matches of 4 clips; all 8 classes occur
 
 def add_clip(layout: DataLayout, clip: generator.DemoClip) -> dict:
     """Render, ingest and resample one planned demo clip; return its 4 fps facts."""
-    catalog.register(layout, [ClipSource(key=clip.key, kind="demo", location=f"demo:{clip.seed}:{clip.index}",
+    catalog.register(layout, [ClipSource(key=clip.key, kind="demo",
+                                        location=f"demo:{clip.seed}:{clip.index}" + (":cue" if clip.cue else ""),
                                         source_id=clip.source_id, extra={"n_clips": clip.index + 1})])
     catalog.ingest_raw(layout, clip.key)
     return catalog.make_clip(layout, clip.key).facts
@@ -47,10 +48,10 @@ def snapshot_frames(clips: list[generator.DemoClip], facts: dict[str, dict]) -> 
 class DemoData:
     """A data root with N real clips and an annotation snapshot of their ground truth."""
 
-    def __init__(self, root: Path, n: int = N_CLIPS, seed: int = 0):
+    def __init__(self, root: Path, n: int = N_CLIPS, seed: int = 0, cue: bool = False):
         self.root = root
         self.layout = DataLayout(root / "data")
-        self.plan = generator.plan_clips(n, seed)
+        self.plan = generator.plan_clips(n, seed, cue=cue)
         self.facts = {c.key: add_clip(self.layout, c) for c in self.plan}
         self.write_snapshot()
 

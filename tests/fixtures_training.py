@@ -13,10 +13,13 @@ from football_assets.core.ingest.sources import demo_sources
 from football_assets.core.layout import DataLayout
 
 N_CLIPS = 8  # two "matches" of 4 clips: train = match 0, val/test = match 1
+#: The training and cascade plumbing tests train on 4 clips: they use the demo's test world with a class cue
+#: (``DemoClip.cue``), so a model that small fires and its times, classes and confidences can be checked.
+CUE = True
 
 
 def make_demo_clips(layout: DataLayout, n: int = N_CLIPS, seed: int = 0) -> list[dict]:
-    sources = demo_sources(n, seed)
+    sources = demo_sources(n, seed, cue=CUE)
     catalog.register(layout, sources)
     for src in sources:
         catalog.ingest_raw(layout, src.key)
@@ -42,7 +45,7 @@ def sample_for(clip_facts: dict, events, task: str = "events", event_class: str 
 
 
 def write_splits(layout: DataLayout, clips: list[dict], seed: int = 0, version: str = "test-v1") -> Path:
-    truth = {c.key: c.events for c in plan_clips(len(clips), seed)}
+    truth = {c.key: c.events for c in plan_clips(len(clips), seed, cue=CUE)}
     by_source = sorted({c["source_id"] for c in clips})
     splits = {"train": [], "val": [], "test": []}
     for c in clips:

@@ -27,10 +27,10 @@ def short_answer_splits(layout: DataLayout, clips: list[dict]):
     """The fixture's splits with events answers only and no descriptions: short answers a few dozen steps
     teach the tiny model to write as valid JSON (the project's SFT data is not touched)."""
     from football_assets.core.demo.generator import plan_clips
-    from tests.fixtures_training import sample_for, write_splits
+    from tests.fixtures_training import CUE, sample_for, write_splits
 
     dest = write_splits(layout, clips)
-    truth = {c.key: c.events for c in plan_clips(len(clips), 0)}
+    truth = {c.key: c.events for c in plan_clips(len(clips), 0, cue=CUE)}
     facts = {c["clip_id"]: c for c in clips}
     for name in ("train", "val", "test"):
         path = dest / f"{name}.jsonl"

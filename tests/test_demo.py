@@ -15,7 +15,7 @@ from football_assets.core.layout import DataLayout
 
 def frames_digest(clip, every=20) -> str:
     h = hashlib.sha256()
-    for i, frame in enumerate(generator.render_frames(clip)):
+    for i, frame in enumerate(scene.render_frames(clip)):
         if i % every == 0:
             h.update(frame.tobytes())
     return h.hexdigest()

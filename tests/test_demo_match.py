@@ -13,7 +13,7 @@ from football_assets.core.ingest.video import probe, read_frames
 
 def digest(clip) -> str:
     h = hashlib.sha256()
-    for i, frame in enumerate(generator.render_frames(clip)):
+    for i, frame in enumerate(scene.render_frames(clip)):
         if i % 10 == 0:
             h.update(frame.tobytes())
     return h.hexdigest()

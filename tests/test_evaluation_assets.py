@@ -19,6 +19,7 @@ from football_assets.defs.evaluation.assets import evaluation_report, prediction
 from resources import DataDirResource
 from tests.fixtures_dataset import snapshot_frames
 from tests.fixtures_evaluation import flash_video
+from tests.fixtures_training import CUE
 
 FAST = {"max_new_tokens": 8}  # an untrained-ish tiny model never stops by itself: bound the answers
 
@@ -105,7 +106,7 @@ def test_evaluation_report_and_regression_gate(eval_layout):
 
 def _annotate_first(layout, n: int):
     """An annotation snapshot of the first ``n`` of the 8 demo clips (the rest are left to predict)."""
-    plan = generator.plan_clips(8, 0)
+    plan = generator.plan_clips(8, 0, cue=CUE)
     facts = {c["clip_id"]: c for c in json_facts(layout)}
     events, tasks = snapshot_frames(plan[:n], facts)
     snapshots.write_snapshot(layout, events, tasks)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from football_assets.core.annotation.ls_export import task_export
 from football_assets.core.annotation.snapshots import parse_result
-from football_assets.core.demo import generator, match
+from football_assets.core.demo import generator, match, scene
 from football_assets.core.events import TARGET_FPS
 from football_assets.core.fsutil import atomic_path, read_json, write_json
 from football_assets.core.ingest.catalog import load_source
@@ -49,7 +49,7 @@ def write_match(dest: str | Path, minutes: float, seed: int, graphics: bool = Tr
     clip.fps = fps
     dest = Path(dest)
     video, labels = dest / f"{clip.key}.mp4", dest / f"{clip.key}.json"
-    encode_frames(generator.render_frames(clip), video, fps, clip.key, crf=generator.ENCODE_CRF)
+    encode_frames(scene.render_frames(clip), video, fps, clip.key, crf=generator.ENCODE_CRF)
     with atomic_path(labels) as tmp:
         tmp.write_text(json.dumps([task_export(clip.key, TARGET_FPS, clip.events, task_id=1)], indent=2))
     return {"video": video, "labels": labels, "clip": clip}

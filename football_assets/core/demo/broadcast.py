@@ -335,6 +335,16 @@ def lower_third(img: np.ndarray, event: str, kit: tuple[int, int, int], number: 
     draw_text(img, number, 90, BAND_Y0 + 6, 3, (245, 245, 245))
 
 
+#: Test worlds only (``DemoClip.cue``): one colour per class, shown exactly while the event lasts.
+CUE_COLOURS = {"Goal": (250, 200, 0), "Penalty": (130, 20, 190), "Shot on target": (250, 110, 0),
+               "Yellow card": (235, 235, 235), "Red card": (120, 0, 0), "Corner": (0, 190, 230),
+               "Foul": (230, 0, 140), "Substitution": (10, 10, 10)}
+
+
+def cue_band(img: np.ndarray, event: str) -> None:
+    _rect(img, 24, HEIGHT - 64, WIDTH - 24, HEIGHT - 12, CUE_COLOURS[event])
+
+
 def replay_badge(img: np.ndarray) -> None:
     """Top-right corner logo that broadcasters keep on screen during a replay."""
     _rect(img, WIDTH - 30, 8, WIDTH - 8, 24, (200, 160, 20))

@@ -1,6 +1,6 @@
 """Procedural synthetic football as a broadcast shows it, with ground truth: the offline demo source.
 
-Version 4 draws what a main broadcast camera sees (``broadcast.py`` holds the drawing): a pitch in
+Version 4 draws what a main broadcast camera sees (``scene.py`` and ``broadcast.py`` draw it): a pitch in
 perspective from an elevated camera on the halfway line that pans and zooms to follow the ball, a stand of
 crowd above it, lighting and two kits drawn per match, figures with shirt numbers, a score bug with the
 clock and a score that changes after a goal, sensor noise (and the encoder's compression). After a goal the
@@ -64,9 +64,10 @@ CAPTION_DELAY = {"Goal": 4.25, "Yellow card": 0.5, "Red card": 0.5, "Substitutio
 CAPTION_S = 3.0
 
 
-def clip_key(seed: int, index: int, graphics: bool = True) -> str:
-    """Stable, filesystem-safe partition key of demo clip ``index`` for ``seed`` (graphics off: another key)."""
-    digest = hashlib.sha1(f"demo:{GENERATOR_VERSION}:{seed}:{index}{'' if graphics else ':nographics'}".encode()).hexdigest()[:8]
+def clip_key(seed: int, index: int, graphics: bool = True, cue: bool = False) -> str:
+    """Stable, filesystem-safe partition key of demo clip ``index`` for ``seed`` (graphics off or a cue: another key)."""
+    flags = ("" if graphics else ":nographics") + (":cue" if cue else "")
+    digest = hashlib.sha1(f"demo:{GENERATOR_VERSION}:{seed}:{index}{flags}".encode()).hexdigest()[:8]
     return f"demo-{index:03d}-{digest}"
 
 
@@ -89,6 +90,9 @@ class DemoClip:
     rosters: dict[str, list[int]] = field(default_factory=lambda: {"home": list(range(2, 10)), "away": list(range(2, 10))})
     roles: list[dict] = field(default_factory=list)  # per event: team, side, player index, shirt numbers
     kits: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KITS))
+    #: Test worlds only: a band in the class's colour across the bottom while each event lasts (version 3's
+    #: shortcut), so a model trained on a handful of clips fires; tests of plumbing, not of quality, use it.
+    cue: bool = False
     clock_start: float = 0.0  # the match clock at the clip's first frame, seconds
     score: tuple[int, int] = (0, 0)  # the score at the clip's first frame
 
@@ -169,7 +173,7 @@ def _describe(rng: random.Random, event: str, team: str, side: str, n: int, m: i
     return rng.choice(_TEMPLATES[event]).format(team=rng.choice(_team_names(team, colour)), n=n, m=m, side=side)
 
 
-def plan_clips(n_clips: int, seed: int = 0, graphics: bool = True) -> list[DemoClip]:
+def plan_clips(n_clips: int, seed: int = 0, graphics: bool = True, cue: bool = False) -> list[DemoClip]:
     """Decide every clip's events. First events are dealt round-robin so each class appears evenly; about
     1 clip in 8 has no event and 1 in 4 has two, the second drawn as real matches follow the first (a card
     after a foul, a shot after a corner) or else from the deck. A goal or a card, which the director follows
@@ -193,7 +197,8 @@ def plan_clips(n_clips: int, seed: int = 0, graphics: bool = True) -> list[DemoC
         kits = _kits(seed, i // CLIPS_PER_MATCH)
         classes = [deal()] if count else []
         if count == 2 and classes[0] not in AFTERMATH:
-            classes.append(real_matches.follow_up(classes[0], crng) or deal())
+            follow = real_matches.follow_up(classes[0], crng) or deal()
+            classes.append(follow if follow != classes[0] else deal())  # a clip never holds one class twice
         # Event windows live on the 0.25 s (4 fps) grid so Label Studio frame ranges round-trip exactly.
         slots = [(0.5, DURATION_S - 0.5)] if len(classes) == 1 else [(0.5, DURATION_S / 2), (DURATION_S / 2 + 0.25, DURATION_S - 0.5)]
         events: list[Event] = []
@@ -207,28 +212,19 @@ def plan_clips(n_clips: int, seed: int = 0, graphics: bool = True) -> list[DemoC
             n, m = rosters[team][ROLE[cls]], crng.randint(12, 23)
             roles.append({"team": team, "side": side, "player": TEAM_BASE[team] + ROLE[cls], "number": n, "sub_number": m})
             events.append(Event(cls, round(start, 2), round(start + length, 2), _describe(crng, cls, team, side, n, m, kits)))
-        clips.append(DemoClip(clip_key(seed, i, graphics), match_id(seed, i), i, seed, events, graphics=graphics,
-                              scene_key=clip_key(seed, i), rosters=rosters, roles=roles, kits=kits,
+        clips.append(DemoClip(clip_key(seed, i, graphics, cue), match_id(seed, i), i, seed, events, graphics=graphics,
+                              scene_key=clip_key(seed, i), rosters=rosters, roles=roles, kits=kits, cue=cue,
                               clock_start=float(crng.randint(60, 88 * 60)),
                               score=(crng.choice([0, 0, 1, 1, 2, 3]), crng.choice([0, 0, 1, 1, 2]))))
     return clips
 
 
 def clip_at(location: str) -> DemoClip:
-    """The demo clip a source location ``demo:<seed>:<index>[:nographics]`` names. Clip i's plan depends
+    """The demo clip a source location ``demo:<seed>:<index>[:nographics][:cue]`` names. Clip i's plan depends
     only on clips 0..i (the class deck is dealt in order), so planning index + 1 clips is enough."""
     _, seed, index, *flags = location.split(":")
-    return plan_clips(int(index) + 1, int(seed), graphics="nographics" not in flags)[int(index)]
+    return plan_clips(int(index) + 1, int(seed), graphics="nographics" not in flags, cue="cue" in flags)[int(index)]
 
 
 def hash_int(text: str) -> int:
     return int(hashlib.sha1(text.encode()).hexdigest()[:12], 16)
-
-
-def render_frames(clip: DemoClip):
-    """Yield the clip's RGB frames (HEIGHT x WIDTH x 3, uint8) at ``clip.fps``."""
-    from football_assets.core.demo.scene import Scene
-
-    scene = Scene(clip)
-    for f in range(int(round(clip.duration * clip.fps))):
-        yield scene.draw(f / clip.fps)

@@ -19,6 +19,7 @@ EASE_S = 1.0
 REFEREE = ((20, 20, 20), (20, 20, 20))
 KEEPER_KITS = {"home": (40, 200, 80), "away": (150, 150, 150)}
 SUB_OFFICIAL = (230, 230, 60)
+NOISE_SD = 1.5  # sensor noise, grey levels: visible, but the encoder keeps most of it out of a broadcast
 
 
 def _lerp(a, b, u):
@@ -53,7 +54,7 @@ class Scene:
         self.speed = rng.uniform(0.3, 0.9, (n, 2))
         self.centre_phase = rng.uniform(0, 2 * np.pi, 2)
         self.carriers = rng.integers(0, n, int(clip.duration / PASS_S) + 3)
-        self.noise = [rng.normal(0, 3.0, (bc.HEIGHT, bc.WIDTH, 3)).astype(np.int16) for _ in range(4)]
+        self.noise = [rng.normal(0, NOISE_SD, (bc.HEIGHT, bc.WIDTH, 3)).astype(np.int16) for _ in range(4)]
         self.numbers = [str(v) for v in clip.rosters["home"] + clip.rosters["away"]]
         roles = list(clip.roles) + [None] * (len(clip.events) - len(clip.roles))
         self.roles = [r or {"team": "home", "side": "left", "player": g.ROLE[e.event], "number": 0, "sub_number": 12}
@@ -268,6 +269,10 @@ class Scene:
         bc.score_bug(img, self.look, self.score(t), self.clip.clock_start + t)
         if self.clip.graphics:
             self._captions(img, t)
+        if self.clip.cue:
+            for ev in self.clip.events:
+                if ev.start_time <= t < ev.end_time:
+                    bc.cue_band(img, ev.event)
         if badge:
             bc.replay_badge(img)
             after = t - self.clip.events[i].end_time - 2.0
@@ -289,3 +294,10 @@ class Scene:
             if delay is not None and 0 <= t - ev.end_time - delay < g.CAPTION_S:
                 number = str(role["sub_number"] if ev.event == "Substitution" else role["number"])
                 bc.lower_third(img, ev.event, g.KITS[self.clip.kits[role["team"]]], number)
+
+
+def render_frames(clip: g.DemoClip):
+    """Yield the clip's RGB frames (HEIGHT x WIDTH x 3, uint8) at ``clip.fps``."""
+    sc = Scene(clip)
+    for f in range(int(round(clip.duration * clip.fps))):
+        yield sc.draw(f / clip.fps)
