@@ -153,7 +153,7 @@ def test_cascade_preannotations_sort_by_the_cascade_confidences(label_studio_ser
             assert preds["clip_scores"][clip_id] == min(e["confidence"] for e in events)
             assert all(e["sources"]["confidence"] == "spotter" for e in events)
     scores = preds["clip_scores"]
-    assert len(set(scores.values())) == len(scores), f"tied scores order nothing: {scores}"
+    assert len(set(scores.values())) >= 3, f"(nearly) tied scores order nothing: {scores}"
     client = LabelStudioClient(server.url, server.token, title)
     pid = client.ensure_project()
     client.push_tasks(pid, catalog.list_clips(layout))  # one task per clip (the order needs no video served)
@@ -168,7 +168,9 @@ def test_cascade_preannotations_sort_by_the_cascade_confidences(label_studio_ser
                pytest.approx([e["confidence"] for e in events])
     ordered = [t.data["clip_id"] for t in client.sdk.tasks.list(project=pid, fields="all",
                                                                    query=json.dumps({"ordering": ["tasks:predictions_score"]}))]
-    assert ordered == sorted(scores, key=scores.get)  # least certain first, as the cascade ranks them
+    assert sorted(ordered) == sorted(scores)
+    # least certain first, as the cascade ranks them (clips tied at the 4 decimals kept may come in any order)
+    assert [scores[c] for c in ordered] == sorted(scores.values())
 
 
 def test_unknown_label_from_the_server_is_a_clear_error(label_studio_data):

@@ -1,7 +1,8 @@
 """The spotter learns the demo events on CPU, through its real CLI, on real demo clips.
 
-32 demo clips (rendered, made 4 fps by the real ingest code, split by the real builder: 16 / 8 / 8 clips
-by match) train the default spotter (frozen ImageNet EfficientNet-Lite0, per-frame features computed once);
+32 demo clips of the test world with a class cue (rendered, made 4 fps by the real ingest code, split by
+the real builder: 16 / 8 / 8 clips by match; ``fixtures_spotter.spotter_splits`` says why the cue) train the
+default spotter (frozen ImageNet EfficientNet-Lite0, per-frame features computed once);
 the held-out test clips are scored with SoccerNet tight average-mAP against a random-score baseline on the
 same clips. The resume test uses the from-scratch small CNN (it tests the checkpoints, not the network).
 """
