@@ -66,8 +66,6 @@ class Look:
     home_shorts: tuple[int, int, int]
     away: tuple[int, int, int]
     away_shorts: tuple[int, int, int]
-    home_keeper: tuple[int, int, int]
-    away_keeper: tuple[int, int, int]
     grass: tuple[int, int, int]
     gain: float  # overall brightness (floodlights vs daylight)
     tint: tuple[float, float, float]
@@ -180,7 +178,7 @@ class Figure:
 SKIN = (205, 160, 125)
 
 
-def draw_figures(img: np.ndarray, cam: Camera, figures: list[Figure], shade: float) -> None:
+def draw_figures(img: np.ndarray, cam: Camera, figures: list[Figure]) -> None:
     """Draw figures far to near so nearer ones hide farther ones."""
     if not figures:
         return
@@ -195,11 +193,7 @@ def draw_figures(img: np.ndarray, cam: Camera, figures: list[Figure], shade: flo
         h = fy[i] - hy[i]
         if h < 2 or h > 6 * HEIGHT:
             continue
-        _figure(img, f, fx[i], fy[i], h, shade)
-
-
-def _col(c, shade):
-    return tuple(int(min(255, v * shade)) for v in c)
+        _figure(img, f, fx[i], fy[i], h)
 
 
 def _rect(img, x0, y0, x1, y1, color) -> None:
@@ -209,24 +203,24 @@ def _rect(img, x0, y0, x1, y1, color) -> None:
         img[y0:y1, x0:x1] = color
 
 
-def _figure(img, f: Figure, x: float, y: float, h: float, shade: float) -> None:
+def _figure(img, f: Figure, x: float, y: float, h: float) -> None:
     if f.lying:  # on the ground: a body lying across, the shirt visible
         w, t = 0.9 * h, max(2.0, 0.22 * h)
-        _rect(img, x - w / 2, y - t, x + w * 0.1, y, _col(f.shirt, shade))
-        _rect(img, x + w * 0.1, y - t, x + w * 0.35, y, _col(f.shorts, shade))
-        _rect(img, x - w / 2 - t, y - t, x - w / 2, y, _col(SKIN, shade))
+        _rect(img, x - w / 2, y - t, x + w * 0.1, y, f.shirt)
+        _rect(img, x + w * 0.1, y - t, x + w * 0.35, y, f.shorts)
+        _rect(img, x - w / 2 - t, y - t, x - w / 2, y, SKIN)
         return
     w = max(1.5, 0.3 * h)
-    _rect(img, x - w / 2, y - 0.45 * h, x + w / 2, y, _col((30, 30, 30), shade))  # legs
-    _rect(img, x - w / 2, y - 0.55 * h, x + w / 2, y - 0.38 * h, _col(f.shorts, shade))
-    _rect(img, x - w / 2 - 0.05 * h, y - 0.86 * h, x + w / 2 + 0.05 * h, y - 0.53 * h, _col(f.shirt, shade))
-    _rect(img, x - 0.09 * h, y - h, x + 0.09 * h, y - 0.86 * h, _col(SKIN, shade))
+    _rect(img, x - w / 2, y - 0.45 * h, x + w / 2, y, (30, 30, 30))  # legs
+    _rect(img, x - w / 2, y - 0.55 * h, x + w / 2, y - 0.38 * h, f.shorts)
+    _rect(img, x - w / 2 - 0.05 * h, y - 0.86 * h, x + w / 2 + 0.05 * h, y - 0.53 * h, f.shirt)
+    _rect(img, x - 0.09 * h, y - h, x + 0.09 * h, y - 0.86 * h, SKIN)
     if f.number:
         scale = int(0.33 * h / 5)
         if scale >= 1:
             draw_text(img, f.number, x, y - 0.72 * h, scale, _contrast(f.shirt), center=True)
     if f.arm_up is not None:  # an arm straight up, the card held above the head
-        _rect(img, x + w / 2, y - 1.15 * h, x + w / 2 + 0.07 * h, y - 0.8 * h, _col(SKIN, shade))
+        _rect(img, x + w / 2, y - 1.15 * h, x + w / 2 + 0.07 * h, y - 0.8 * h, SKIN)
         _rect(img, x + w / 2 - 0.04 * h, y - 1.32 * h, x + w / 2 + 0.12 * h, y - 1.1 * h, f.arm_up)
     if f.board is not None:  # held up at head height: black, "off" number in red, "on" in green
         bw, bh = 0.6 * h, 0.3 * h

@@ -41,7 +41,6 @@ class Scene:
         shorts = {t: (240, 240, 240) if sum(kits[t]) < 400 else (30, 30, 40) for t in g.TEAMS}
         self.look = bc.Look(
             home=kits["home"], home_shorts=shorts["home"], away=kits["away"], away_shorts=shorts["away"],
-            home_keeper=KEEPER_KITS["home"], away_keeper=KEEPER_KITS["away"],
             grass=tuple(int(v) for v in mrng.integers([40, 115, 40], [65, 160, 70])),
             gain=float(mrng.uniform(0.78, 1.12)), tint=tuple(float(v) for v in mrng.uniform(0.92, 1.08, 3)),
             shadow=(float(mrng.uniform(-0.3, 0.3)), 1.0, float(mrng.uniform(40, 90))),
@@ -62,7 +61,6 @@ class Scene:
         # where each event happens: in the half (and at the end) that the plan and description name
         self.spots = [np.array([rng.uniform(20, 46) if r["side"] == "left" else rng.uniform(59, 85), rng.uniform(10, 58)])
                       for r in self.roles]
-        self.goal_times = sorted(e.end_time for e in clip.events if e.event == "Goal")
 
     # ---------------------------------------------------------------- open play
     def players(self, t: float) -> np.ndarray:
@@ -86,9 +84,9 @@ class Scene:
         st = {"pos": pos, "ball": ball, "extra": [], "lying": set(), "card": None, "board": None,
               "keepers": np.array([[1.0, 34 + 3 * np.sin(t)], [104.0, 34 + 3 * np.cos(t)]]),
               "ref": np.clip(ball[:2] + (-7, 5), [2, 2], [103, 66]), "keeper_lying": [False, False],
-              "keeper_kit": {0: "home", 1: "away"}, "target": ball.copy(), "zoom": 1.0, "numbers": list(self.numbers)}
+              "keeper_kit": {0: "home", 1: "away"}, "zoom": 1.0, "numbers": list(self.numbers)}
         # the camera follows where the ball has been over the last 0.8 s
-        tx, ty, _ = np.mean([self.ball(t - d, self.players(t - d)) for d in (0.0, 0.27, 0.53, 0.8)], axis=0)
+        tx, ty, _ = np.mean([ball] + [self.ball(t - d, self.players(t - d)) for d in (0.27, 0.53, 0.8)], axis=0)
         st["target"] = np.array([tx, 0.5 * ty + 0.5 * 28, 0.0])  # keep the near side in view
         for i, ev in enumerate(self.clip.events):
             if only is not None and i != only:
@@ -264,7 +262,7 @@ class Scene:
         img = bc.background(cam, self.look)
         for gx in (0.0, 105.0):
             bc.draw_goal(img, cam, gx)
-        bc.draw_figures(img, cam, self.figures(st), 1.0)
+        bc.draw_figures(img, cam, self.figures(st))
         bc.draw_ball(img, cam, *st["ball"])
         bc.score_bug(img, self.look, self.score(t), self.clip.clock_start + t)
         if self.clip.graphics:
